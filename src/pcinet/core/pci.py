@@ -1,0 +1,376 @@
+"""PCI addresses, device types and devices, and the PF/VF dependency rules.
+
+Addresses are kept in their normal form ``dddd:bb:ss.f`` (lowercase hex, zero padded).
+``PciAddress`` also packs to an int whose order is the address order, which the scheduler
+uses for compact free lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from pcinet.core.errors import DeviceUnavailable, InvalidAddress, InvalidDevice
+
+MAX_DOMAIN = 0xFFFF
+MAX_BUS = 0xFF
+MAX_SLOT = 0x1F
+MAX_FUNC = 0x7
+MAX_VENDOR_ID = 0xFFFF
+MAX_PRODUCT_ID = 0xFFFF
+
+_ADDRESS_RE = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,2}):"
+    r"(?P<slot>[0-9a-fA-F]{1,2})\.(?P<func>[0-7])$"
+)
+
+
+class DevType(StrEnum):
+    PCI = "type-PCI"
+    PF = "type-PF"
+    VF = "type-VF"
+
+
+class DeviceStatus(StrEnum):
+    AVAILABLE = "available"
+    ALLOCATED = "allocated"
+    # Derived, never reported: blocked by the PF/VF rules.
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class PciAddress:
+    domain: int
+    bus: int
+    slot: int
+    func: int
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "address") -> PciAddress:
+        """Parse a concrete address: ``0000:0a:00.1`` (the domain may be left out: 0000).
+
+        >>> str(PciAddress.parse("0A:1f.7"))
+        '0000:0a:1f.7'
+        """
+        if not isinstance(text, str):
+            raise InvalidAddress(f"{field}: expected a string, got {text!r}", field=field)
+        m = _ADDRESS_RE.match(text.strip())
+        if m is None:
+            raise InvalidAddress(
+                f"{field}: {text!r} is not a PCI address of the form dddd:bb:ss.f", field=field
+            )
+        domain = int(m.group("domain") or "0", 16)
+        slot = int(m.group("slot"), 16)
+        if slot > MAX_SLOT:
+            raise InvalidAddress(
+                f"{field}: slot {m.group('slot')!r} of {text!r} is greater than {MAX_SLOT:x}",
+                field=field,
+            )
+        return cls(domain, int(m.group("bus"), 16), slot, int(m.group("func"), 16))
+
+    def __str__(self) -> str:
+        return f"{self.domain:04x}:{self.bus:02x}:{self.slot:02x}.{self.func:x}"
+
+    def as_int(self) -> int:
+        return (self.domain << 16) | (self.bus << 8) | (self.slot << 3) | self.func
+
+    @classmethod
+    def from_int(cls, value: int) -> PciAddress:
+        return cls(value >> 16, (value >> 8) & 0xFF, (value >> 3) & 0x1F, value & 0x7)
+
+
+def normalize_address(text: str, *, field: str = "address") -> str:
+    return str(PciAddress.parse(text, field=field))
+
+
+def address_to_int(text: str) -> int:
+    return PciAddress.parse(text).as_int()
+
+
+def int_to_address(value: int) -> str:
+    d, b, s, f = value >> 16, (value >> 8) & 0xFF, (value >> 3) & 0x1F, value & 0x7
+    return f"{d:04x}:{b:02x}:{s:02x}.{f:x}"
+
+
+def normalize_id(value: object, *, field: str) -> str:
+    """A vendor or product id: hex, optional ``0x``, at most ffff, as 4 lowercase digits."""
+    if not isinstance(value, str):
+        raise InvalidDevice(f"{field}: expected a hex string, got {value!r}", field=field)
+    text = value.strip().lower()
+    text = text.removeprefix("0x")
+    try:
+        number = int(text, 16)
+    except ValueError:
+        raise InvalidDevice(
+            f"{field}: {value!r} does not parse as a hex number", field=field
+        ) from None
+    if number > 0xFFFF or number < 0:
+        raise InvalidDevice(f"{field}: {value!r} is greater than ffff", field=field)
+    return f"{number:04x}"
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class PciDevice:
+    """A PCI device as a host reports it (the objects of a cloud file's ``devices`` list).
+
+    ``tags`` are the tags of the device spec that selected it (or, where a host reports
+    without a device spec, the device's own tags). A tag present with value ``None``
+    (``physical_network: null``) is different from an absent tag.
+    """
+
+    address: str
+    vendor_id: str
+    product_id: str
+    dev_type: DevType
+    parent_address: str | None = None
+    numa_node: int | None = None
+    devname: str | None = None
+    status: DeviceStatus = DeviceStatus.AVAILABLE
+    tags: Mapping[str, Any] = field(default=_EMPTY)
+
+    @property
+    def vendor_info(self) -> str:
+        return f"{self.vendor_id}:{self.product_id}"
+
+    def with_tags(self, tags: Mapping[str, Any]) -> PciDevice:
+        return PciDevice(
+            self.address,
+            self.vendor_id,
+            self.product_id,
+            self.dev_type,
+            self.parent_address,
+            self.numa_node,
+            self.devname,
+            self.status,
+            MappingProxyType(dict(tags)),
+        )
+
+    def with_status(self, status: DeviceStatus) -> PciDevice:
+        return PciDevice(
+            self.address,
+            self.vendor_id,
+            self.product_id,
+            self.dev_type,
+            self.parent_address,
+            self.numa_node,
+            self.devname,
+            status,
+            self.tags,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "device") -> PciDevice:
+        """Build a device from a cloud-file/API object; errors name ``where.<property>``."""
+        if not isinstance(data, Mapping):
+            raise InvalidDevice(f"{where}: expected an object, got {data!r}", field=where)
+        known = {
+            "address",
+            "vendor_id",
+            "product_id",
+            "dev_type",
+            "parent_address",
+            "numa_node",
+            "devname",
+            "status",
+            "tags",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidDevice(
+                f"{where}.{unknown[0]}: unknown property", field=f"{where}.{unknown[0]}"
+            )
+        for required in ("address", "vendor_id", "product_id", "dev_type"):
+            if required not in data:
+                raise InvalidDevice(
+                    f"{where}.{required}: required property is missing",
+                    field=f"{where}.{required}",
+                )
+        address = normalize_address(data["address"], field=f"{where}.address")
+        try:
+            dev_type = DevType(data["dev_type"])
+        except ValueError:
+            raise InvalidDevice(
+                f"{where}.dev_type: {data['dev_type']!r} is not one of "
+                + ", ".join(t.value for t in DevType),
+                field=f"{where}.dev_type",
+            ) from None
+        parent = data.get("parent_address")
+        if parent is not None:
+            parent = normalize_address(parent, field=f"{where}.parent_address")
+        if dev_type is DevType.VF and parent is None:
+            raise InvalidDevice(
+                f"{where}.parent_address: a type-VF device needs the address of its PF",
+                field=f"{where}.parent_address",
+            )
+        if dev_type is not DevType.VF and parent is not None:
+            raise InvalidDevice(
+                f"{where}.parent_address: only a type-VF device has a parent PF",
+                field=f"{where}.parent_address",
+            )
+        numa = data.get("numa_node")
+        if numa is not None and (not isinstance(numa, int) or isinstance(numa, bool) or numa < 0):
+            raise InvalidDevice(
+                f"{where}.numa_node: expected a non-negative integer or null, got {numa!r}",
+                field=f"{where}.numa_node",
+            )
+        status_raw = data.get("status", DeviceStatus.AVAILABLE.value)
+        if status_raw not in (DeviceStatus.AVAILABLE.value, DeviceStatus.ALLOCATED.value):
+            raise InvalidDevice(
+                f"{where}.status: {status_raw!r} is not one of available, allocated",
+                field=f"{where}.status",
+            )
+        devname = data.get("devname")
+        if devname is not None and not isinstance(devname, str):
+            raise InvalidDevice(f"{where}.devname: expected a string", field=f"{where}.devname")
+        tags = data.get("tags") or {}
+        if not isinstance(tags, Mapping):
+            raise InvalidDevice(f"{where}.tags: expected an object", field=f"{where}.tags")
+        return cls(
+            address=address,
+            vendor_id=normalize_id(data["vendor_id"], field=f"{where}.vendor_id"),
+            product_id=normalize_id(data["product_id"], field=f"{where}.product_id"),
+            dev_type=dev_type,
+            parent_address=parent,
+            numa_node=numa,
+            devname=devname,
+            status=DeviceStatus(status_raw),
+            tags=MappingProxyType(dict(tags)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "address": self.address,
+            "vendor_id": self.vendor_id,
+            "product_id": self.product_id,
+            "dev_type": self.dev_type.value,
+            "numa_node": self.numa_node,
+            "status": self.status.value,
+        }
+        if self.parent_address is not None:
+            out["parent_address"] = self.parent_address
+        if self.devname is not None:
+            out["devname"] = self.devname
+        if self.tags:
+            out["tags"] = dict(self.tags)
+        return out
+
+
+class Inventory:
+    """One host's devices and the PF/VF dependency rules, derived from allocations alone.
+
+    - a PF is free only while it is not allocated and none of its VFs is allocated;
+    - a VF is free only while it is not allocated and its PF is not allocated;
+    so allocating a PF makes its VFs unavailable, allocating a VF makes its PF unavailable,
+    and freeing the last allocated VF frees the PF. Statuses are never stored, only derived,
+    so they cannot drift.
+    """
+
+    __slots__ = ("_allocated", "_children", "_devices")
+
+    def __init__(self, devices: Iterable[PciDevice], allocated: Iterable[str] = ()) -> None:
+        self._devices: dict[str, PciDevice] = {}
+        self._children: dict[str, list[str]] = {}
+        for dev in devices:
+            if dev.address in self._devices:
+                raise InvalidDevice(
+                    f"devices: address {dev.address} is listed twice", field="devices"
+                )
+            self._devices[dev.address] = dev
+            if dev.parent_address is not None:
+                self._children.setdefault(dev.parent_address, []).append(dev.address)
+        for dev in self._devices.values():
+            if dev.parent_address is not None:
+                parent = self._devices.get(dev.parent_address)
+                if parent is not None and parent.dev_type is not DevType.PF:
+                    raise InvalidDevice(
+                        f"devices: parent_address {dev.parent_address} of {dev.address} "
+                        f"is a {parent.dev_type.value}, not a type-PF",
+                        field="devices",
+                    )
+        self._allocated: set[str] = {
+            d.address for d in self._devices.values() if d.status is DeviceStatus.ALLOCATED
+        }
+        self._allocated.update(allocated)
+        for addr in self._allocated:
+            if addr not in self._devices:
+                raise InvalidDevice(f"devices: allocated address {addr} is unknown")
+        self._check_consistent()
+
+    def _check_consistent(self) -> None:
+        for addr in self._allocated:
+            dev = self._devices[addr]
+            if dev.dev_type is DevType.PF:
+                held = [c for c in self._children.get(addr, ()) if c in self._allocated]
+                if held:
+                    raise InvalidDevice(
+                        f"devices: PF {addr} and its VF {held[0]} are both allocated",
+                        field="devices",
+                    )
+
+    @property
+    def devices(self) -> Mapping[str, PciDevice]:
+        return self._devices
+
+    def children(self, pf_address: str) -> tuple[str, ...]:
+        return tuple(self._children.get(pf_address, ()))
+
+    def is_allocated(self, address: str) -> bool:
+        return address in self._allocated
+
+    def status(self, address: str) -> DeviceStatus:
+        if address in self._allocated:
+            return DeviceStatus.ALLOCATED
+        return DeviceStatus.AVAILABLE if self.is_free(address) else DeviceStatus.UNAVAILABLE
+
+    def is_free(self, address: str) -> bool:
+        dev = self._devices[address]
+        if address in self._allocated:
+            return False
+        if dev.dev_type is DevType.PF:
+            return not any(c in self._allocated for c in self._children.get(address, ()))
+        if dev.parent_address is not None:
+            return dev.parent_address not in self._allocated
+        return True
+
+    def free_devices(self) -> list[PciDevice]:
+        return [d for a, d in self._devices.items() if self.is_free(a)]
+
+    def check_claim(self, addresses: Iterable[str]) -> list[str]:
+        """Validate that ``addresses`` can be allocated together; return them in order.
+
+        Raises DeviceUnavailable naming the first device that is unknown, not free, listed
+        twice, or in PF/VF conflict with another device of the same claim.
+        """
+        wanted = list(addresses)
+        seen: set[str] = set()
+        for addr in wanted:
+            if addr not in self._devices:
+                raise DeviceUnavailable(f"device {addr} is not on this host")
+            if addr in seen:
+                raise DeviceUnavailable(f"device {addr} is claimed twice")
+            if not self.is_free(addr):
+                raise DeviceUnavailable(
+                    f"device {addr} is {self.status(addr).value}, not available"
+                )
+            seen.add(addr)
+        for addr in wanted:
+            parent = self._devices[addr].parent_address
+            if parent is not None and parent in seen:
+                raise DeviceUnavailable(f"PF {parent} and its VF {addr} cannot both be claimed")
+        return wanted
+
+    def claim(self, addresses: Iterable[str]) -> None:
+        for addr in self.check_claim(addresses):
+            self._allocated.add(addr)
+
+    def release(self, addresses: Iterable[str]) -> None:
+        """Idempotent: releasing a free or unknown device is a no-op."""
+        for addr in addresses:
+            self._allocated.discard(addr)
