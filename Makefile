@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pcinet demo
+	$(BIN)/pcinet plan examples/seed/cloud.yaml examples/seed/request.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -92,23 +92,18 @@ def address_to_int(text: str) -> int:
 
 
 def int_to_address(value: int) -> str:
-    d, b, s, f = value >> 16, (value >> 8) & 0xFF, (value >> 3) & 0x1F, value & 0x7
-    return f"{d:04x}:{b:02x}:{s:02x}.{f:x}"
+    return str(PciAddress.from_int(value))
 
 
 def normalize_id(value: object, *, field: str) -> str:
     """A vendor or product id: hex, optional ``0x``, at most ffff, as 4 lowercase digits."""
     if not isinstance(value, str):
         raise InvalidDevice(f"{field}: expected a hex string, got {value!r}", field=field)
-    text = value.strip().lower()
-    text = text.removeprefix("0x")
-    try:
-        number = int(text, 16)
-    except ValueError:
-        raise InvalidDevice(
-            f"{field}: {value!r} does not parse as a hex number", field=field
-        ) from None
-    if number > 0xFFFF or number < 0:
+    text = value.strip().lower().removeprefix("0x")
+    if not text or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidDevice(f"{field}: {value!r} does not parse as a hex number", field=field)
+    number = int(text, 16)
+    if number > 0xFFFF:
         raise InvalidDevice(f"{field}: {value!r} is greater than ffff", field=field)
     return f"{number:04x}"
 
@@ -133,7 +128,7 @@ class PciDevice:
     numa_node: int | None = None
     devname: str | None = None
     status: DeviceStatus = DeviceStatus.AVAILABLE
-    tags: Mapping[str, Any] = field(default=_EMPTY)
+    tags: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @property
     def vendor_info(self) -> str:
@@ -300,7 +295,9 @@ class Inventory:
         self._allocated.update(allocated)
         for addr in self._allocated:
             if addr not in self._devices:
-                raise InvalidDevice(f"devices: allocated address {addr} is unknown")
+                raise InvalidDevice(
+                    f"devices: allocated address {addr} is unknown", field="devices"
+                )
         self._check_consistent()
 
     def _check_consistent(self) -> None:

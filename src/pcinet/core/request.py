@@ -93,16 +93,14 @@ class DeviceMatcher:
                 return False
         if self.traits:
             have = tags.get("traits")
-            names = (
-                {t.strip().upper() for t in have.split(",")} if isinstance(have, str) else set()
-            )
+            names = {t.strip().upper() for t in have.split(",")} if isinstance(have, str) else set()
             if not {t.upper() for t in self.traits} <= names:
                 return False
         return True
 
     def describe(self) -> str:
         """Operator words for the device this matcher wants, e.g. ``trusted VF on physnet phy1``."""
-        kinds = sorted(self.dev_types, key=lambda t: ("type-VF", "type-PF", "type-PCI").index(t))
+        kinds = sorted(self.dev_types, key=("type-VF", "type-PF", "type-PCI").index)
         noun = "/".join(
             {"type-VF": "VF", "type-PF": "PF", "type-PCI": "PCI device"}[t] for t in kinds
         )

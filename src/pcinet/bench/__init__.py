@@ -1,0 +1,1 @@
+"""Benchmarks that print JSON (``pcinet bench ...``); results go in docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""The ``pcinet`` command line (Typer + Rich)."""

@@ -1,0 +1,140 @@
+"""``pcinet plan`` and ``pcinet devspec match``: offline, on files, no controller needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from pcinet.cli.output import EXIT_NOT_FOUND, console, fail, print_json
+from pcinet.cloudfile import load_cloud, load_request, read_yaml
+from pcinet.core.devspec import apply_device_specs, parse_device_specs
+from pcinet.core.errors import InvalidInput, PcinetError
+from pcinet.core.pci import PciDevice
+from pcinet.planner import PlanResult, plan
+from pcinet.scheduler import SchedulerConfig
+
+devspec_app = typer.Typer(
+    help="Check Nova-style device specs against devices.", no_args_is_help=True
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def plan_command(
+    cloud: Annotated[Path, typer.Argument(help="Cloud file (YAML or JSON).")],
+    request: Annotated[Path, typer.Argument(help="Request file: flavor and ports.")],
+    as_json: JsonFlag = False,
+    strategy: Annotated[str, typer.Option(help="spread or pack.")] = "spread",
+    seed: Annotated[int, typer.Option(help="Seed for tie-breaking.")] = 0,
+) -> None:
+    """Where would this server go, and why not elsewhere? Every host gets a verdict.
+
+    Exit 0 when placed, 1 when no host fits, 2 on invalid input.
+    """
+    try:
+        if strategy not in ("spread", "pack"):
+            raise InvalidInput(f"--strategy: {strategy!r} is not one of spread, pack")
+        loaded = load_cloud(cloud)
+        server = load_request(request, loaded.networks)
+        result = plan(loaded, server, config=SchedulerConfig(strategy=strategy), seed=seed)  # type: ignore[arg-type]
+    except PcinetError as exc:
+        fail(exc, as_json=as_json)
+    if not result.placed:
+        error = result.error()
+        if as_json:
+            print_json({"error": error.to_dict()})
+        else:
+            _print_rejections(result)
+            console.print(f"[bold red]no valid host[/]: {error.message}")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    if as_json:
+        print_json(result.output)
+    else:
+        _print_plan(result)
+
+
+def _print_plan(result: PlanResult) -> None:
+    out = result.output
+    console.print(
+        f"[bold green]placed on[/] [bold]{out['host']}[/]"
+        + (f"  (guest NUMA cells on host cells {out['numa_cells']})" if out["numa_cells"] else "")
+    )
+    if out["ports"]:
+        table = Table(title="ports")
+        for col in ("port", "network", "device", "type", "physnet", "VLAN", "vif_type"):
+            table.add_column(col)
+        for p in out["ports"]:
+            table.add_row(
+                str(p["index"]),
+                p["network"],
+                p["address"],
+                p["dev_type"],
+                str(p["physical_network"]),
+                p["binding:vif_details"]["vlan"],
+                p["binding:vif_type"],
+            )
+        console.print(table)
+    if out["aliases"]:
+        table = Table(title="aliases")
+        table.add_column("alias")
+        table.add_column("devices")
+        for a in out["aliases"]:
+            table.add_row(a["alias"], ", ".join(a["addresses"]))
+        console.print(table)
+    _print_rejections(result)
+
+
+def _print_rejections(result: PlanResult) -> None:
+    rejected = result.decision.rejected
+    feasible = result.decision.feasible
+    if not rejected and len(feasible) <= 1:
+        return
+    table = Table(title="hosts")
+    table.add_column("host")
+    table.add_column("verdict")
+    for name, score in feasible:
+        table.add_row(name, f"[green]fits[/] (score {score:.3f})")
+    for name, reason in rejected.items():
+        table.add_row(name, f"[red]{reason}[/]")
+    console.print(table)
+
+
+@devspec_app.command("match")
+def devspec_match(
+    specs: Annotated[list[str], typer.Argument(help="Device spec JSON objects, in order.")],
+    devices: Annotated[Path, typer.Option("--devices", help="YAML/JSON list of devices.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Which devices the specs select, in order; the first matching spec wins."""
+    try:
+        parsed_specs = []
+        for i, text in enumerate(specs):
+            try:
+                obj: Any = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"device_spec[{i}]: not valid JSON: {exc.msg}") from None
+            parsed_specs.append(obj)
+        spec_list = parse_device_specs(parsed_specs)
+        raw = read_yaml(devices)
+        if not isinstance(raw, list):
+            raise InvalidInput(f"{devices}: expected a list of devices")
+        devs = [PciDevice.from_dict(d, where=f"{devices}: devices[{i}]") for i, d in enumerate(raw)]
+    except PcinetError as exc:
+        fail(exc, as_json=as_json)
+    matches: list[dict[str, Any]] = [
+        {"address": dev.address, "spec": index, "tags": dict(dev.tags)}
+        for dev, index in apply_device_specs(spec_list, devs)
+    ]
+    if as_json:
+        print_json({"matches": matches})
+        return
+    table = Table(title=f"{len(matches)} of {len(devs)} devices assignable")
+    for col in ("address", "spec", "tags"):
+        table.add_column(col)
+    for m in matches:
+        table.add_row(m["address"], str(m["spec"]), json.dumps(m["tags"]))
+    console.print(table)

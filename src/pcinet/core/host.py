@@ -1,0 +1,33 @@
+"""A host as the scheduler needs it: free compute, NUMA cells, assignable devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pcinet.core.pci import PciDevice
+
+
+@dataclass(frozen=True, slots=True)
+class HostCell:
+    """One host NUMA cell with its *free* vCPUs and memory, and the socket it sits on."""
+
+    id: int
+    vcpus: int
+    memory_mb: int
+    socket: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A host's free capacity and its assignable devices (already tagged by device specs).
+
+    ``vcpus`` and ``memory_mb`` are free amounts. ``devices`` may include devices whose
+    status is ``allocated``; the PF/VF rules are applied by whoever consumes it.
+    """
+
+    name: str
+    vcpus: int
+    memory_mb: int
+    cells: tuple[HostCell, ...] = ()
+    devices: tuple[PciDevice, ...] = ()
+    disabled: bool = False

@@ -1,0 +1,16 @@
+"""The scheduler: pure, snapshot in, decision out (see ``decide``)."""
+
+from pcinet.scheduler.decide import Decision, Placement, decide
+from pcinet.scheduler.filters import PlacementRequest, Rejection
+from pcinet.scheduler.snapshot import Snapshot
+from pcinet.scheduler.weighers import SchedulerConfig
+
+__all__ = [
+    "Decision",
+    "Placement",
+    "PlacementRequest",
+    "Rejection",
+    "SchedulerConfig",
+    "Snapshot",
+    "decide",
+]

@@ -1,0 +1,344 @@
+"""The scheduler's view of the cloud: compact per-host device pools and an index.
+
+A host's assignable devices are grouped into *pools* of devices that no request can tell
+apart: same type, vendor, product, NUMA node, tags and parent PF (every PF is a pool of its
+own, so the PF/VF rules can be applied per PF). A pool keeps its members as packed address
+ints and its free members as a bit mask, so 1.28 M VFs fit in a few megabytes.
+
+The index maps coarse keys (physnet and device type; vendor/product and device type) to the
+set of hosts that have at least one *usable* device under that key. A decision starts from
+the index, so its cost grows with the candidates, not with the cloud.
+
+``decide`` never mutates a snapshot; ``claim`` and ``release`` are the only mutators and keep
+the pools and the index consistent. Hosts are numbered in insertion order; that number, not
+the (randomly hashed) name, orders every walk, so a decision replays exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from pcinet.core.errors import DeviceUnavailable, InvalidDevice
+from pcinet.core.host import Host, HostCell
+from pcinet.core.pci import DeviceStatus, DevType, PciDevice, address_to_int
+from pcinet.core.request import MISSING, tag_is_true
+
+IndexKey = tuple[Any, ...]
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeviceSig:
+    """What requests can see of a device. Interned per snapshot: compare by identity."""
+
+    dev_type: DevType
+    vendor_id: str
+    product_id: str
+    numa_node: int | None
+    tags: Mapping[str, Any]
+
+    @property
+    def physnet(self) -> Any:
+        return self.tags.get("physical_network", MISSING)
+
+    def index_keys(self) -> tuple[IndexKey, ...]:
+        t = self.dev_type
+        keys: list[IndexKey] = [
+            ("type", t),
+            ("vendor", t, self.vendor_id),
+            ("id", t, self.vendor_id, self.product_id),
+        ]
+        physnet = self.physnet
+        if physnet is not MISSING and (physnet is None or isinstance(physnet, str)):
+            keys.append(("net", t, physnet))
+            if tag_is_true(self.tags.get("trusted")):
+                keys.append(("trusted-net", t, physnet))
+        return tuple(keys)
+
+
+@dataclass(slots=True)
+class Pool:
+    """Interchangeable devices of one host. ``blocked`` > 0 makes the whole pool unusable:
+    for a VF pool, its PF is allocated; for a PF pool, that many of its VFs are."""
+
+    sig: DeviceSig
+    members: tuple[int, ...]
+    free_mask: int
+    parent: int | None = None
+    pf: int | None = None
+    blocked: int = 0
+
+    def usable(self) -> int:
+        return 0 if self.blocked else self.free_mask.bit_count()
+
+    def take(self, n: int) -> list[int]:
+        """The ``n`` lowest free members (does not change the pool)."""
+        out: list[int] = []
+        mask = self.free_mask
+        while len(out) < n and mask:
+            low = mask & -mask
+            out.append(self.members[low.bit_length() - 1])
+            mask ^= low
+        return out
+
+
+@dataclass(slots=True)
+class CellState:
+    id: int
+    vcpus: int
+    memory_mb: int
+    socket: int | None
+
+
+@dataclass(slots=True)
+class HostState:
+    hid: int
+    name: str
+    vcpus: int
+    memory_mb: int
+    cells: list[CellState]
+    pools: list[Pool]
+    disabled: bool = False
+    # address int -> (pool index, bit)
+    slots: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # PF address int -> index of its PF pool (assignable PFs only)
+    pf_pool: dict[int, int] = field(default_factory=dict)
+    # PF address int -> indexes of its VF pools
+    vf_pools: dict[int, list[int]] = field(default_factory=dict)
+    index_keys: frozenset[IndexKey] = frozenset()
+
+    def usable_devices(self) -> int:
+        return sum(p.usable() for p in self.pools)
+
+    def socket_of(self, numa_node: int | None) -> int | None:
+        if numa_node is None:
+            return None
+        for cell in self.cells:
+            if cell.id == numa_node:
+                return cell.socket
+        return None
+
+
+class Snapshot:
+    """All schedulable hosts with their pools, and the index over them."""
+
+    def __init__(self, hosts: Iterable[Host] = ()) -> None:
+        self.hosts: list[HostState] = []
+        self.by_name: dict[str, int] = {}
+        self.index: dict[IndexKey, set[int]] = {}
+        self.enabled: set[int] = set()
+        self._sigs: dict[Any, DeviceSig] = {}
+        self._tags: dict[Any, Mapping[str, Any]] = {}
+        for host in hosts:
+            self.add_host(host)
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+    def __iter__(self) -> Iterator[HostState]:
+        return (h for h in self.hosts if h.name in self.by_name)
+
+    def get(self, name: str) -> HostState | None:
+        hid = self.by_name.get(name)
+        return None if hid is None else self.hosts[hid]
+
+    def vf_count(self) -> int:
+        return sum(len(p.members) for h in self for p in h.pools if p.sig.dev_type is DevType.VF)
+
+    # -- building ---------------------------------------------------------------------
+
+    def _sig(self, dev: PciDevice) -> DeviceSig:
+        tags_key = _freeze(dev.tags)
+        key = (dev.dev_type, dev.vendor_id, dev.product_id, dev.numa_node, tags_key)
+        sig = self._sigs.get(key)
+        if sig is None:
+            tags = self._tags.get(tags_key)
+            if tags is None:
+                tags = MappingProxyType(dict(dev.tags))
+                self._tags[tags_key] = tags
+            sig = DeviceSig(dev.dev_type, dev.vendor_id, dev.product_id, dev.numa_node, tags)
+            self._sigs[key] = sig
+        return sig
+
+    def add_host(self, host: Host) -> HostState:
+        """Add or replace a host (re-reporting a host keeps its number)."""
+        groups: dict[tuple[DeviceSig, int | None, int | None], list[tuple[int, bool]]] = {}
+        seen: set[int] = set()
+        for dev in host.devices:
+            addr = address_to_int(dev.address)
+            if addr in seen:
+                raise InvalidDevice(f"host {host.name}: device {dev.address} is listed twice")
+            seen.add(addr)
+            parent = address_to_int(dev.parent_address) if dev.parent_address else None
+            own = addr if dev.dev_type is DevType.PF else None
+            key = (self._sig(dev), parent, own)
+            groups.setdefault(key, []).append((addr, dev.status is DeviceStatus.ALLOCATED))
+        pools: list[Pool] = []
+        for (sig, parent, own), members in groups.items():
+            members.sort()
+            mask = 0
+            for bit, (_, allocated) in enumerate(members):
+                if not allocated:
+                    mask |= 1 << bit
+            pools.append(Pool(sig, tuple(a for a, _ in members), mask, parent, own))
+        old = self.by_name.get(host.name)
+        hid = old if old is not None else len(self.hosts)
+        state = HostState(
+            hid=hid,
+            name=host.name,
+            vcpus=host.vcpus,
+            memory_mb=host.memory_mb,
+            cells=[CellState(c.id, c.vcpus, c.memory_mb, c.socket) for c in host.cells],
+            pools=pools,
+            disabled=host.disabled,
+        )
+        for i, pool in enumerate(pools):
+            for bit, addr in enumerate(pool.members):
+                state.slots[addr] = (i, bit)
+            if pool.pf is not None:
+                state.pf_pool[pool.pf] = i
+            if pool.parent is not None:
+                state.vf_pools.setdefault(pool.parent, []).append(i)
+        _recompute_blocks(state)
+        if old is not None:
+            self._unindex(self.hosts[old])
+            self.hosts[old] = state
+        else:
+            self.hosts.append(state)
+            self.by_name[host.name] = hid
+        self._reindex(state)
+        return state
+
+    def remove_host(self, name: str) -> None:
+        hid = self.by_name.pop(name, None)
+        if hid is not None:
+            self._unindex(self.hosts[hid])
+            self.enabled.discard(hid)
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        state = self.hosts[self.by_name[name]]
+        state.disabled = disabled
+        self._reindex(state)
+
+    # -- index ---------------------------------------------------------------------------
+
+    def _unindex(self, state: HostState) -> None:
+        for key in state.index_keys:
+            hosts = self.index.get(key)
+            if hosts is not None:
+                hosts.discard(state.hid)
+        state.index_keys = frozenset()
+        self.enabled.discard(state.hid)
+
+    def _reindex(self, state: HostState) -> None:
+        if state.disabled:
+            self._unindex(state)
+            return
+        self.enabled.add(state.hid)
+        keys = frozenset(k for p in state.pools if p.usable() for k in p.sig.index_keys())
+        for key in state.index_keys - keys:
+            self.index[key].discard(state.hid)
+        for key in keys - state.index_keys:
+            self.index.setdefault(key, set()).add(state.hid)
+        state.index_keys = keys
+
+    # -- claims -------------------------------------------------------------------------
+
+    def claim(
+        self,
+        name: str,
+        addresses: Sequence[int],
+        *,
+        vcpus: int = 0,
+        memory_mb: int = 0,
+        cells: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        """Take devices and compute from a host; ``cells`` is (host cell id, vcpus, memory).
+
+        All-or-nothing: raises DeviceUnavailable and changes nothing if any device is not
+        free or a PF and one of its VFs are both named.
+        """
+        state = self.hosts[self.by_name[name]]
+        wanted = set(addresses)
+        if len(wanted) != len(addresses):
+            raise DeviceUnavailable(f"host {name}: a device is claimed twice")
+        for addr in addresses:
+            slot = state.slots.get(addr)
+            if slot is None:
+                raise DeviceUnavailable(f"host {name}: device {addr:#x} is not assignable")
+            pool = state.pools[slot[0]]
+            if pool.blocked or not pool.free_mask >> slot[1] & 1:
+                raise DeviceUnavailable(f"host {name}: device {addr:#x} is not free")
+            if pool.parent is not None and pool.parent in wanted:
+                raise DeviceUnavailable(f"host {name}: a PF and its VF cannot both be claimed")
+        for addr in addresses:
+            i, bit = state.slots[addr]
+            state.pools[i].free_mask &= ~(1 << bit)
+        state.vcpus -= vcpus
+        state.memory_mb -= memory_mb
+        _apply_cells(state, cells, -1)
+        _recompute_blocks(state)
+        self._reindex(state)
+
+    def release(
+        self,
+        name: str,
+        addresses: Sequence[int],
+        *,
+        vcpus: int = 0,
+        memory_mb: int = 0,
+        cells: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        """Give back what ``claim`` took. Idempotent for devices already free."""
+        hid = self.by_name.get(name)
+        if hid is None:
+            return
+        state = self.hosts[hid]
+        for addr in addresses:
+            slot = state.slots.get(addr)
+            if slot is not None:
+                state.pools[slot[0]].free_mask |= 1 << slot[1]
+        state.vcpus += vcpus
+        state.memory_mb += memory_mb
+        _apply_cells(state, cells, +1)
+        _recompute_blocks(state)
+        self._reindex(state)
+
+
+def _apply_cells(state: HostState, cells: Sequence[tuple[int, int, int]], sign: int) -> None:
+    by_id = {c.id: c for c in state.cells}
+    for cell_id, vcpus, memory in cells:
+        cell = by_id.get(cell_id)
+        if cell is not None:
+            cell.vcpus += sign * vcpus
+            cell.memory_mb += sign * memory
+
+
+def _recompute_blocks(state: HostState) -> None:
+    """Apply the PF/VF rules: derived from the free masks alone, so they cannot drift."""
+    for pf_addr, vf_idx in state.vf_pools.items():
+        pf_i = state.pf_pool.get(pf_addr)
+        pf_allocated = False
+        if pf_i is not None:
+            pf_pool = state.pools[pf_i]
+            pf_allocated = not pf_pool.free_mask & 1
+            allocated_vfs = sum(
+                len(state.pools[i].members) - state.pools[i].free_mask.bit_count() for i in vf_idx
+            )
+            pf_pool.blocked = allocated_vfs
+        for i in vf_idx:
+            state.pools[i].blocked = 1 if pf_allocated else 0
+
+
+def host_cells(state: HostState) -> tuple[HostCell, ...]:
+    return tuple(HostCell(c.id, c.vcpus, c.memory_mb, c.socket) for c in state.cells)
