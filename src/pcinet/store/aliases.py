@@ -1,0 +1,25 @@
+"""PCI aliases (Nova's ``[pci] alias`` entries), replaced as a whole list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pcinet.store.models import Alias
+
+
+def replace_aliases(session: Session, specs: Sequence[Mapping[str, Any]]) -> None:
+    """Replace every alias by ``specs`` (validated by the caller; each has a ``name``)."""
+    session.execute(sa.delete(Alias))
+    session.add_all(
+        Alias(position=i, name=str(spec["name"]), spec=dict(spec)) for i, spec in enumerate(specs)
+    )
+    session.flush()
+
+
+def list_aliases(session: Session) -> list[dict[str, Any]]:
+    """The alias entries in the order they were given."""
+    return [dict(a.spec) for a in session.scalars(sa.select(Alias).order_by(Alias.position))]

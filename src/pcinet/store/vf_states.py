@@ -1,0 +1,111 @@
+"""Desired VF states, for each host's agent to apply.
+
+Keyed by the VF (host, PCI address), so a restore survives the port being deleted or bound
+elsewhere. Each change of ``desired``/``action`` bumps the row's ``generation``; the agent
+reports the generation it applied, so a report about an older generation is recognisable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pcinet.store.models import VfState, utcnow
+
+APPLY = "apply"
+RESTORE = "restore"
+
+
+def set_desired(
+    session: Session, *, host_id: str, pci_address: str, port_id: str, desired: Mapping[str, Any]
+) -> VfState:
+    """Ask the host to program the VF (``desired``: vlan, mac, spoofchk, trust, link_state,
+    min_tx_rate, max_tx_rate)."""
+    return _put(
+        session,
+        host_id=host_id,
+        pci_address=pci_address,
+        port_id=port_id,
+        desired=dict(desired),
+        action=APPLY,
+    )
+
+
+def mark_restore(session: Session, *, host_id: str, pci_address: str) -> VfState:
+    """Ask the host to restore the VF's original settings (the agent saved them)."""
+    row = session.get(VfState, (host_id, pci_address))
+    port_id = row.port_id if row is not None else None
+    return _put(
+        session,
+        host_id=host_id,
+        pci_address=pci_address,
+        port_id=port_id,
+        desired={},
+        action=RESTORE,
+    )
+
+
+def _put(
+    session: Session,
+    *,
+    host_id: str,
+    pci_address: str,
+    port_id: str | None,
+    desired: dict[str, Any],
+    action: str,
+) -> VfState:
+    row = session.get(VfState, (host_id, pci_address))
+    if row is None:
+        row = VfState(host_id=host_id, pci_address=pci_address, generation=0)
+        session.add(row)
+    row.port_id, row.desired, row.action = port_id, desired, action
+    row.generation += 1
+    row.reported_status = row.reported_error = None
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def list_vf_states(session: Session, host_id: str) -> list[VfState]:
+    query = sa.select(VfState).where(VfState.host_id == host_id).order_by(VfState.pci_address)
+    return list(session.scalars(query))
+
+
+def vf_state_of_port(session: Session, port_id: str) -> VfState | None:
+    """The VF a port is (or was last) bound to, preferring a pending apply."""
+    query = sa.select(VfState).where(VfState.port_id == port_id)
+    rows = sorted(session.scalars(query), key=lambda r: r.action != APPLY)
+    return rows[0] if rows else None
+
+
+def report(
+    session: Session,
+    *,
+    host_id: str,
+    pci_address: str,
+    generation: int,
+    status: str,
+    error: str | None = None,
+) -> VfState | None:
+    """Record what the agent applied; a report for an older generation is ignored (returns
+    the row unchanged). None if there is no such VF state."""
+    row = session.get(VfState, (host_id, pci_address))
+    if row is None or generation != row.generation:
+        return row
+    row.applied_generation, row.reported_status, row.reported_error = generation, status, error
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def forget(session: Session, *, host_id: str, pci_address: str) -> bool:
+    """Drop a VF's row (e.g. once its restore is reported done)."""
+    row = session.get(VfState, (host_id, pci_address))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
