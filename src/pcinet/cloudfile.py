@@ -16,11 +16,11 @@ import yaml
 
 from pcinet.core.alias import Alias, parse_aliases
 from pcinet.core.devspec import DeviceSpec, apply_device_specs, parse_device_specs
-from pcinet.core.errors import InvalidInput, PcinetError
+from pcinet.core.errors import InvalidDevice, InvalidInput, PcinetError
 from pcinet.core.flavor import Flavor
 from pcinet.core.host import Host, HostCell
 from pcinet.core.network import Network
-from pcinet.core.pci import PciDevice
+from pcinet.core.pci import Inventory, PciDevice
 from pcinet.core.port import Port
 
 HOST_KEYS = {"name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices", "disabled"}
@@ -131,6 +131,10 @@ def parse_host(data: Any, where: str, default_specs: Sequence[DeviceSpec] | None
         PciDevice.from_dict(d, where=f"{where}.devices[{i}]")
         for i, d in enumerate(_list(host.get("devices"), f"{where}.devices"))
     ]
+    try:  # the PF/VF rules: a PF and one of its VFs cannot both be reported allocated
+        Inventory(devices)
+    except InvalidDevice as exc:
+        raise InvalidDevice(f"{where}.{exc.message}", field=f"{where}.devices") from None
     specs = default_specs
     if "device_spec" in host:
         specs = parse_device_specs(

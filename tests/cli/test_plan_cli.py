@@ -93,6 +93,10 @@ def test_no_valid_host_exits_1_with_every_hosts_reason(tmp_path: Path) -> None:
             "networks[0].provider:segmentation_id",
         ),
         (lambda c: c.update(colour="blue"), "colour"),
+        (
+            lambda c: [d.update(status="allocated") for d in c["hosts"][1]["devices"][:2]],
+            "hosts[1].devices",
+        ),
     ],
 )
 def test_invalid_cloud_exits_2_naming_file_and_field(
