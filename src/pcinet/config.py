@@ -181,7 +181,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         if name not in _CHECKS:
             known = ", ".join(ENV_VARS)
             raise InvalidInput(
-                f"{where}: {key}: unknown setting (known: {known})", field=f"{where}:{key}"
+                f"{where}: {key}: unknown setting (known: {known})", field=f"{where}: {key}"
             )
         out[name] = _CHECKS[name](value, f"{where}: {key}")
     return out

@@ -9,7 +9,7 @@ from pcinet.core.host import HostCell
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.store import hosts
 from pcinet.store.claims import NewServer
-from pcinet.store.hosts import HostRecord
+from pcinet.store.host_records import HostRecord
 from pcinet.store.models import Allocation, Server
 from pcinet.store.uow import UnitOfWork
 

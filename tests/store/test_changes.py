@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pcinet.core.pci import address_to_int
 from pcinet.scheduler.snapshot import Snapshot
 from pcinet.store import claims, hosts
-from pcinet.store.hosts import HostRecord
+from pcinet.store.host_records import HostRecord
 from pcinet.store.models import utcnow
 from pcinet.store.uow import UnitOfWork
 from tests.store.helpers import GPU, VFS, add_host, server
@@ -20,13 +20,13 @@ def _changed(sessions: sessionmaker[Session], since: int) -> tuple[list[HostReco
         return claims.changed_hosts(session, since)
 
 
-def _claim(sessions: sessionmaker[Session], name: str, address: str) -> int | None:
+def _claim(sessions: sessionmaker[Session], name: str, address: str) -> int:
+    """Claim one device on a host; its new generation."""
     with UnitOfWork(sessions, readonly=True) as session:
         host = hosts.get_host(session, name)
     assert host is not None
-    uow = UnitOfWork(sessions)
-    with uow as session:
-        claims.claim(
+    with UnitOfWork(sessions) as session:
+        return claims.claim(
             session,
             host_id=host.id,
             seen_generation=host.generation,
@@ -34,35 +34,53 @@ def _claim(sessions: sessionmaker[Session], name: str, address: str) -> int | No
             devices=[(host.device_ids[address], 0)],
             vcpus=1,
         )
-    return uow.published_seq
+
+
+def _names(records: list[HostRecord]) -> list[str]:
+    return [r.name for r in records]
 
 
 def test_changed_hosts_returns_only_what_changed_since(sessions: sessionmaker[Session]) -> None:
-    assert _changed(sessions, 0) == ([], 0)
+    assert _changed(sessions, 0)[0] == []
     for name in ("h2", "h1", "h3"):
         add_host(sessions, name)
-    records, seq = _changed(sessions, 0)
-    assert [r.name for r in records] == ["h1", "h2", "h3"]
-    assert seq == 3
-    assert _changed(sessions, seq) == ([], seq)
+    records, horizon = _changed(sessions, 0)
+    assert _names(records) == ["h1", "h2", "h3"]
+    assert _changed(sessions, horizon)[0] == []
 
-    published = _claim(sessions, "h2", VFS[0])
-    assert published == seq + 1
-    records, seq2 = _changed(sessions, seq)
-    assert ([r.name for r in records], seq2) == (["h2"], published)
-    assert records[0].change_seq == published
+    generation = _claim(sessions, "h2", VFS[0])
+    records, horizon2 = _changed(sessions, horizon)
+    assert _names(records) == ["h2"]
+    assert records[0].generation == generation
+    assert records[0].change_seq > horizon
     assert dict(records[0].allocations).keys() == {VFS[0]}
 
     with UnitOfWork(sessions) as session:  # heartbeats are not changes
         assert hosts.heartbeat(session, "h1")
         assert not hosts.heartbeat(session, "nope")
-    assert _changed(sessions, seq2) == ([], seq2)
+    assert _changed(sessions, horizon2)[0] == []
 
     with UnitOfWork(sessions) as session:
         assert hosts.set_disabled(session, "h3", True)
-    records, seq3 = _changed(sessions, seq2)
+    records, horizon3 = _changed(sessions, horizon2)
     assert [(r.name, r.disabled, r.to_host().disabled) for r in records] == [("h3", True, True)]
-    assert seq3 == seq2 + 1
+    assert _changed(sessions, horizon3)[0] == []
+
+
+def test_known_generations_are_left_out(sessions: sessionmaker[Session]) -> None:
+    """A replica that applied its own claim to its snapshot need not reload that host."""
+    for name in ("h1", "h2"):
+        add_host(sessions, name)
+    horizon = _changed(sessions, 0)[1]
+    generation = _claim(sessions, "h1", GPU)
+    _claim(sessions, "h2", GPU)
+    with UnitOfWork(sessions, readonly=True) as session:
+        records, _ = claims.changed_hosts(session, horizon, known={"h1": generation})
+        assert _names(records) == ["h2"]
+        records, _ = claims.changed_hosts(session, horizon, known={"h1": generation - 1})
+        assert _names(records) == ["h1", "h2"]
+        everything = {"h1": generation, "h2": records[1].generation}
+        assert claims.changed_hosts(session, horizon, known=everything)[0] == []
 
 
 def test_heartbeats_and_staleness(sessions: sessionmaker[Session]) -> None:
@@ -108,7 +126,7 @@ def test_incremental_refresh_equals_a_fresh_snapshot(sessions: sessionmaker[Sess
     assert released is not None
 
     records, seq = _changed(sessions, seq)
-    assert [r.name for r in records] == ["h1", "h2", "h3"]
+    assert _names(records) == ["h1", "h2", "h3"]
     for record in records:
         replica.add_host(record.to_host())
     fresh = Snapshot(r.to_host() for r in _changed(sessions, 0)[0])

@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.core.pci import DeviceStatus
-from pcinet.store import claims, hosts
+from pcinet.store import claims
 from pcinet.store.errors import ConcurrentUpdate
+from pcinet.store.host_records import HostRecord
 from pcinet.store.models import Allocation, Server, utcnow
 from pcinet.store.uow import UnitOfWork
 from tests.store.helpers import GPU, PF, VFS, add_host, counts, read_host, server
@@ -16,7 +17,7 @@ from tests.store.helpers import GPU, PF, VFS, add_host, counts, read_host, serve
 
 def _claim(
     sessions: sessionmaker[Session],
-    host: hosts.HostRecord,
+    host: HostRecord,
     addresses: list[str],
     *,
     seen: int | None = None,
@@ -179,9 +180,8 @@ def test_a_server_holding_devices_cannot_be_deleted(sessions: sessionmaker[Sessi
 def test_unit_of_work_rolls_back_everything_on_error(sessions: sessionmaker[Session]) -> None:
     host = add_host(sessions, "h1")
     with UnitOfWork(sessions, readonly=True) as session:
-        seq = claims.changed_hosts(session, 0)[1]
-    uow = UnitOfWork(sessions)
-    with pytest.raises(RuntimeError, match="boom"), uow as session:
+        horizon = claims.changed_hosts(session, 0)[1]
+    with pytest.raises(RuntimeError, match="boom"), UnitOfWork(sessions) as session:
         claims.claim(
             session,
             host_id=host.id,
@@ -191,9 +191,38 @@ def test_unit_of_work_rolls_back_everything_on_error(sessions: sessionmaker[Sess
             vcpus=4,
         )
         raise RuntimeError("boom")
-    assert uow.published_seq is None
     assert counts(sessions) == (0, 0)
     after = read_host(sessions, "h1")
-    assert (after.generation, after.vcpus_used) == (host.generation, 0)
+    assert (after.generation, after.vcpus_used, after.change_seq) == (
+        host.generation,
+        0,
+        host.change_seq,
+    )
     with UnitOfWork(sessions, readonly=True) as session:
-        assert claims.changed_hosts(session, seq) == ([], seq)
+        assert claims.changed_hosts(session, horizon)[0] == []
+
+
+def test_cell_usage_adds_up_across_claims_and_releases(sessions: sessionmaker[Session]) -> None:
+    host = add_host(sessions, "h1")
+    first = _claim(sessions, host, [VFS[0]], cells=((0, 2, 1024), (0, 2, 1024)))
+    host = read_host(sessions, "h1")
+    second = _claim(sessions, host, [VFS[1]], name="b", cells=((0, 1, 512), (1, 3, 256)))
+    assert dict(read_host(sessions, "h1").cells_used) == {0: (5, 2560), 1: (3, 256)}
+    with UnitOfWork(sessions) as session:
+        released = claims.release(session, first)
+    assert released is not None and released.cells == ((0, 2, 1024), (0, 2, 1024))
+    assert dict(read_host(sessions, "h1").cells_used) == {0: (1, 512), 1: (3, 256)}
+    with UnitOfWork(sessions) as session:
+        claims.release(session, second)
+    after = read_host(sessions, "h1")
+    assert dict(after.cells_used) == {}
+    assert [(c.id, c.vcpus, c.memory_mb) for c in after.free_cells()] == [
+        (0, 16, 32768),
+        (1, 16, 32768),
+    ]
+
+
+def test_claim_on_a_host_that_does_not_exist(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(ConcurrentUpdate, match="no longer exists"), UnitOfWork(sessions) as s:
+        claims.claim(s, host_id="gone", seen_generation=0, server=server())
+    assert counts(sessions) == (0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from pcinet.core.errors import InvalidDevice
 from pcinet.core.pci import PciDevice
 from pcinet.store import claims, hosts
 from pcinet.store.errors import DeviceInUse
@@ -86,3 +87,10 @@ def test_set_disabled_bumps_the_generation(sessions: sessionmaker[Session]) -> N
         assert not hosts.set_disabled(session, "nope", True)
     after = read_host(sessions, "h1")
     assert (after.disabled, after.generation) == (True, host.generation + 1)
+
+
+def test_a_report_listing_an_address_twice_is_refused(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(InvalidDevice, match="listed twice"):
+        _report(sessions, [gpu(), gpu()])
+    with UnitOfWork(sessions, readonly=True) as session:
+        assert hosts.list_hosts(session) == []

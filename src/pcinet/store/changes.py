@@ -1,12 +1,20 @@
 """The change feed that lets a replica refresh its scheduler snapshot incrementally.
 
-Every transaction that changes hosts calls ``touch`` for each; the unit of work then calls
-``publish`` just before it commits, which increments the one-row ``change_counter`` and
-stamps the touched hosts' ``change_seq`` with the new value. Taking the counter's row lock
-last keeps it held only for the end of the transaction, and makes the sequence numbers
-follow commit order: a transaction that has not committed yet will publish a number greater
-than every number already visible. So "hosts with ``change_seq`` > N" never misses a change,
-and a reader that saw counter value N has seen every change up to N.
+Every statement that changes a host row stamps ``hosts.change_seq`` with ``NEXT_CHANGE_SEQ``
+in the same UPDATE that bumps its generation (``changed_values``), so a change costs no
+extra statement and no global lock. A reader asks for hosts with ``change_seq`` above the
+horizon it got last time, and gets a new ``horizon`` in the same snapshot. The guarantee:
+**a change not visible to the reader's snapshot has a stamp above that snapshot's horizon**,
+so the next read includes it. How each backend keeps that promise:
+
+- PostgreSQL: the stamp is the writing transaction's id (``pg_current_xact_id()``) and the
+  horizon is the reader snapshot's ``xmin`` minus one. A transaction not visible in a
+  snapshot was in progress or not started, so its id is at least that ``xmin``. Ids do not
+  follow commit order, which is why the horizon is ``xmin``, not the newest stamp: a few
+  hosts may come back twice (harmless), none is missed. A long-open transaction anywhere
+  on the server holds ``xmin`` back and makes reads return more hosts, never fewer.
+- SQLite: writers are serialised (``BEGIN IMMEDIATE``), so the stamp is simply the largest
+  stamp plus one and the horizon the largest stamp.
 
 Heartbeats are not changes (they would make every claim on a live host conflict); a replica
 reads them with ``hosts.heartbeats``. The feed is read by ``claims.changed_hosts``.
@@ -14,43 +22,72 @@ reads them with ``hosts.heartbeats``. The feed is read by ``claims.changed_hosts
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from pcinet.store.models import counter_table, host_table
+from pcinet.store.models import host_table
 
-_TOUCHED = "pcinet_touched_hosts"
 
-_bump = (
-    sa.update(counter_table)
-    .where(counter_table.c.id == 1)
-    .values(value=counter_table.c.value + 1)
-    .returning(counter_table.c.value)
+class _NextChangeSeq(FunctionElement[int]):
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+class _Horizon(FunctionElement[int]):
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(_NextChangeSeq, "postgresql")
+def _next_pg(_element: _NextChangeSeq, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "pg_current_xact_id()::text::bigint"
+
+
+@compiles(_NextChangeSeq)
+def _next_serialised(_element: _NextChangeSeq, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "(SELECT coalesce(max(change_seq), 0) + 1 FROM hosts)"
+
+
+@compiles(_Horizon, "postgresql")
+def _horizon_pg(_element: _Horizon, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1"
+
+
+@compiles(_Horizon)
+def _horizon_serialised(_element: _Horizon, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "(SELECT coalesce(max(change_seq), 0) FROM hosts)"
+
+
+NEXT_CHANGE_SEQ: sa.ColumnElement[int] = _NextChangeSeq()
+_read_horizon = sa.select(_Horizon())
+# The horizon and the hosts changed since, in one round trip (the second branch guarantees
+# a row carrying the horizon when nothing changed).
+_probe = sa.union_all(
+    sa.select(
+        _Horizon().label("horizon"), host_table.c.id, host_table.c.name, host_table.c.generation
+    ).where(host_table.c.change_seq > sa.bindparam("since", type_=sa.BigInteger)),
+    sa.select(_Horizon(), sa.null(), sa.null(), sa.null()),
 )
-_stamp = (
-    sa.update(host_table)
-    .where(host_table.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(change_seq=sa.bindparam("seq"))
-)
-_read = sa.select(counter_table.c.value).where(counter_table.c.id == 1)
 
 
-def touch(session: Session, host_id: str) -> None:
-    """Record that this transaction changed ``host_id`` (call after updating its row)."""
-    session.info.setdefault(_TOUCHED, set()).add(host_id)
+def changed_values() -> dict[str, Any]:
+    """The SET clause every change to a host row includes: generation + 1, and the stamp."""
+    return {"generation": host_table.c.generation + 1, "change_seq": NEXT_CHANGE_SEQ}
 
 
-def publish(session: Session) -> int | None:
-    """Stamp the touched hosts with a new sequence number; None when nothing was touched.
-    Call last before commit (``UnitOfWork`` does)."""
-    touched: set[str] | None = session.info.pop(_TOUCHED, None)
-    if not touched:
-        return None
-    conn = session.connection()
-    seq: int = conn.execute(_bump).scalar_one()
-    conn.execute(_stamp, {"ids": sorted(touched), "seq": seq})
-    return seq
+def horizon(session: Session) -> int:
+    """The reader's horizon: every change not visible to this transaction will be stamped
+    above it. Read it in the same transaction as the hosts it goes with."""
+    return int(session.connection().execute(_read_horizon).scalar_one())
 
 
-def current_seq(session: Session) -> int:
-    return int(session.connection().execute(_read).scalar_one())
+def probe(session: Session, since: int) -> tuple[int, list[tuple[str, str, int]]]:
+    """The horizon, and (id, name, generation) of the hosts changed after ``since``."""
+    rows = session.connection().execute(_probe, {"since": since}).all()
+    changed = [(r.id, r.name, r.generation) for r in rows if r.id is not None]
+    return int(rows[0].horizon), changed

@@ -1,15 +1,17 @@
 """Claims: taking a host's devices and compute for a server, atomically, by compare-and-swap.
 
 The scheduler decides on a snapshot whose host was at generation ``seen``. ``claim`` then
-1. bumps the host's generation ``WHERE generation = :seen`` (one row or ConcurrentUpdate),
-   which also locks the host row until commit, so claims on one host serialise;
-2. inserts the server row;
-3. inserts the allocations with one ``INSERT ... SELECT`` that re-checks every device in SQL:
-   on this host, not held, its PF not held, none of its VFs held, its PF not in the same
-   claim. A device that fails (or a unique violation) is ConcurrentUpdate: the caller's view
-   was stale; it refreshes the host and decides again, a bounded number of times.
-Everything happens in the caller's unit of work; an exception leaves nothing written.
-The hot path uses Core statements compiled once per shape.
+1. updates the host ``WHERE generation = :seen`` (one row, or ConcurrentUpdate): bumps the
+   generation, adds the vcpus, memory and NUMA cell usage in SQL, stamps the change feed.
+   The row lock it takes is held to commit, so claims on one host serialise;
+2. inserts the server row and
+3. the allocations, with an ``INSERT ... SELECT`` that re-checks every device in SQL: on this
+   host, not held, its PF not held, none of its VFs held, its PF not in the same claim.
+   A device that fails (or a unique violation) is ConcurrentUpdate: the caller's view was
+   stale; it refreshes the host and decides again, a bounded number of times.
+On PostgreSQL, 2 and 3 are one statement, so a claim transaction is four round trips
+(BEGIN, UPDATE, INSERT, COMMIT). Everything happens in the caller's unit of work; an
+exception leaves nothing written. Core statements, compiled once per shape.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from pcinet.store.changes import current_seq, touch
+from pcinet.store.cellsql import CellUse, add_cells, cell_params
+from pcinet.store.changes import changed_values, probe
 from pcinet.store.errors import ConcurrentUpdate
-from pcinet.store.hosts import HostRecord, load_hosts
+from pcinet.store.host_records import HostRecord, load_hosts
 from pcinet.store.models import (
     ID,
     JSON,
@@ -38,7 +41,6 @@ from pcinet.store.models import (
 )
 
 HOST, ALLOC, DEV, SRV = host_table, allocation_table, device_table, server_table
-CellUse = tuple[int, int, int]  # (host cell id, vcpus, memory_mb), as Snapshot.claim takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,32 +68,43 @@ class Released:
     cells: tuple[CellUse, ...]
 
 
-def _cas(with_cells: bool) -> sa.Update:
+@lru_cache(maxsize=64)
+def _update_host(dialect: str, cells: int, *, cas: bool) -> sa.Update:
+    """Add ``p_vcpus``/``p_memory`` and the cell deltas to a host's usage, bump its generation
+    and stamp the change; with ``cas``, only ``WHERE generation = :p_seen``."""
     values: dict[str, Any] = {
-        "generation": HOST.c.generation + 1,
+        **changed_values(),
         "vcpus_used": HOST.c.vcpus_used + sa.bindparam("p_vcpus", type_=sa.Integer),
         "memory_used_mb": HOST.c.memory_used_mb + sa.bindparam("p_memory", type_=sa.Integer),
         "updated_at": sa.bindparam("p_now", type_=UtcDateTime()),
     }
-    if with_cells:
-        values["cells_used"] = sa.bindparam("p_cells", type_=JSON)
-    return (
-        sa.update(HOST)
-        .where(HOST.c.id == sa.bindparam("p_host"), HOST.c.generation == sa.bindparam("p_seen"))
-        .values(values)
-    )
+    if cells:
+        values["cells_used"] = add_cells(dialect, cells)
+    stmt = sa.update(HOST).where(HOST.c.id == sa.bindparam("p_host", type_=ID)).values(values)
+    if cas:
+        return stmt.where(HOST.c.generation == sa.bindparam("p_seen", type_=sa.Integer))
+    return stmt.returning(HOST.c.name, HOST.c.generation)
 
 
-_CAS = _cas(with_cells=False)
-_CAS_CELLS = _cas(with_cells=True)
-_READ_HOST = sa.select(HOST.c.name, HOST.c.generation, HOST.c.cells_used).where(
-    HOST.c.id == sa.bindparam("p_host")
+_INSERT_SERVER = sa.insert(SRV).values(
+    id=sa.bindparam("s_id", type_=ID),
+    project_id=sa.bindparam("s_project"),
+    name=sa.bindparam("s_name"),
+    host_id=sa.bindparam("p_host", type_=ID),
+    status=sa.bindparam("s_status"),
+    vcpus=sa.bindparam("p_vcpus", type_=sa.Integer),
+    memory_mb=sa.bindparam("p_memory", type_=sa.Integer),
+    flavor=sa.bindparam("s_flavor", type_=JSON),
+    cells=sa.bindparam("s_cells", type_=JSON),
+    created_at=sa.bindparam("p_now", type_=UtcDateTime()),
 )
 
 
-@lru_cache(maxsize=64)
-def _insert_allocations(count: int) -> sa.Insert:
-    """``INSERT INTO allocations SELECT ...`` for ``count`` devices (params d0.., r0..)."""
+@lru_cache(maxsize=128)
+def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
+    """``INSERT INTO allocations SELECT ...`` for ``count`` devices (params d0.., r0..);
+    ``with_server`` prefixes ``WITH (INSERT INTO servers ...)`` to save a round trip
+    (PostgreSQL only: the foreign key is checked at the end of the whole statement)."""
     d, p, c, q = DEV.alias("d"), DEV.alias("p"), DEV.alias("c"), DEV.alias("q")
     a, pa, ca = ALLOC.alias("a"), ALLOC.alias("pa"), ALLOC.alias("ca")
     ids = [sa.bindparam(f"d{i}", type_=ID) for i in range(count)]
@@ -128,19 +141,11 @@ def _insert_allocations(count: int) -> sa.Insert:
         ~parent_claimed,
     )
     columns = ["device_id", "host_id", "server_id", "request_index", "created_at"]
+    stmt = sa.insert(ALLOC).from_select(columns, rows)
+    if with_server:
+        stmt = stmt.add_cte(_INSERT_SERVER.cte("new_server"))
     # The DBAPI's rowcount of an INSERT is only kept when asked for.
-    return sa.insert(ALLOC).from_select(columns, rows).execution_options(preserve_rowcount=True)
-
-
-def _add_cells(used: Mapping[str, Any], cells: Sequence[CellUse], sign: int) -> dict[str, Any]:
-    out = {k: dict(v) for k, v in used.items()}
-    for cell_id, vcpus, memory in cells:
-        entry = out.setdefault(str(cell_id), {"vcpus": 0, "memory_mb": 0})
-        entry["vcpus"] += sign * vcpus
-        entry["memory_mb"] += sign * memory
-        if entry == {"vcpus": 0, "memory_mb": 0}:
-            del out[str(cell_id)]
-    return out
+    return stmt.execution_options(preserve_rowcount=True)
 
 
 def claim(
@@ -167,44 +172,42 @@ def claim(
         "p_memory": memory_mb,
         "p_now": now,
     }
-    if cells:
-        host = conn.execute(_READ_HOST, params).one_or_none()
-        if host is None or host.generation != seen_generation:
-            raise _stale(host_id, seen_generation, None if host is None else host.generation)
-        params["p_cells"] = _add_cells(host.cells_used, cells, +1)
-        updated = conn.execute(_CAS_CELLS, params).rowcount
-    else:
-        updated = conn.execute(_CAS, params).rowcount
-    if updated != 1:
-        raise _stale(host_id, seen_generation, None)
-    touch(session, host_id)
-    conn.execute(
-        sa.insert(SRV),
-        {
-            "id": server.id,
-            "project_id": server.project_id,
-            "name": server.name,
-            "host_id": host_id,
-            "status": server.status,
-            "vcpus": vcpus,
-            "memory_mb": memory_mb,
-            "flavor": dict(server.flavor),
-            "cells": [{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in cells],
-            "created_at": now,
-        },
+    n_cells, deltas = cell_params(cells, +1)
+    params.update(deltas)
+    cas = _update_host(conn.dialect.name, n_cells, cas=True)
+    if conn.execute(cas, params).rowcount != 1:
+        raise _stale(host_id, seen_generation, _generation(session, host_id))
+    params.update(
+        s_id=server.id,
+        s_project=server.project_id,
+        s_name=server.name,
+        s_status=server.status,
+        s_flavor=dict(server.flavor),
+        s_cells=[{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in cells],
     )
+    merge = bool(devices) and conn.dialect.name == "postgresql"
+    if not merge:
+        conn.execute(_INSERT_SERVER, params)
     if devices:
         params["p_server"] = server.id
         for i, (device_id, request_index) in enumerate(devices):
             params[f"d{i}"] = device_id
             params[f"r{i}"] = request_index
         try:
-            inserted = conn.execute(_insert_allocations(len(devices)), params).rowcount
+            inserted = conn.execute(_insert_allocations(len(devices), merge), params).rowcount
         except sa.exc.IntegrityError as exc:
-            raise ConcurrentUpdate(f"host {host_id}: a device of the claim is taken") from exc
+            raise ConcurrentUpdate(
+                f"host {host_id}: the claim conflicts with rows written meanwhile "
+                "(a device taken, or the server id exists)"
+            ) from exc
         if inserted != len(devices):  # a duplicate id also lands here
             raise _devices_taken(session, host_id, server.id, [d for d, _ in devices])
     return seen_generation + 1
+
+
+def _generation(session: Session, host_id: str) -> int | None:
+    query = sa.select(HOST.c.generation).where(HOST.c.id == host_id)
+    return session.connection().execute(query).scalar_one_or_none()
 
 
 def _stale(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
@@ -249,9 +252,6 @@ def release(session: Session, server_id: str) -> Released | None:
     ).one_or_none()
     if srv is None or srv.host_id is None:
         return None
-    host = conn.execute(
-        sa.select(HOST.c.cells_used).where(HOST.c.id == srv.host_id).with_for_update()
-    ).one()
     cells = tuple((c["host_cell"], c["vcpus"], c["memory_mb"]) for c in srv.cells)
     addresses = tuple(
         conn.execute(
@@ -262,34 +262,33 @@ def release(session: Session, server_id: str) -> Released | None:
         ).scalars()
     )
     conn.execute(sa.delete(ALLOC).where(ALLOC.c.server_id == server_id))
-    name, generation = conn.execute(
-        sa.update(HOST)
-        .where(HOST.c.id == srv.host_id)
-        .values(
-            generation=HOST.c.generation + 1,
-            vcpus_used=HOST.c.vcpus_used - srv.vcpus,
-            memory_used_mb=HOST.c.memory_used_mb - srv.memory_mb,
-            cells_used=_add_cells(host.cells_used, cells, -1),
-            updated_at=utcnow(),
-        )
-        .returning(HOST.c.name, HOST.c.generation)
-    ).one()
+    n_cells, deltas = cell_params(cells, -1)
+    params = {"p_host": srv.host_id, "p_vcpus": -srv.vcpus, "p_memory": -srv.memory_mb}
+    params.update(p_now=utcnow(), **deltas)
+    stmt = _update_host(conn.dialect.name, n_cells, cas=False)
+    name, generation = conn.execute(stmt, params).one()
     conn.execute(sa.update(SRV).where(SRV.c.id == server_id).values(host_id=None))
-    touch(session, srv.host_id)
     return Released(
         server_id, srv.host_id, name, generation, addresses, srv.vcpus, srv.memory_mb, cells
     )
 
 
-def changed_hosts(session: Session, since_seq: int) -> tuple[list[HostRecord], int]:
-    """The hosts changed after ``since_seq`` (every host for 0), by name, with devices,
-    allocations and usage; and the sequence number to pass next time (see ``store.changes``).
+def changed_hosts(
+    session: Session, since: int, known: Mapping[str, int] | None = None
+) -> tuple[list[HostRecord], int]:
+    """The hosts changed after horizon ``since`` (every host for 0), by name, with devices,
+    allocations and usage; and the horizon to pass next time (see ``store.changes``).
 
-    Call it in ``UnitOfWork(readonly=True)`` to read one consistent snapshot, then feed
-    ``Snapshot.add_host(record.to_host(stale=record.is_stale(now, timeout)))``. When nothing
-    changed it costs one single-row query.
+    ``known`` (host name -> generation) leaves out hosts the caller already holds at their
+    current generation, e.g. the ones its own claims just changed. Call it in
+    ``UnitOfWork(readonly=True)`` to read one consistent snapshot, then feed
+    ``Snapshot.add_host(record.to_host(stale=record.is_stale(now, timeout)))``. A host may
+    come back although unchanged; feeding it again is harmless.
     """
-    seq = current_seq(session)
-    if seq <= since_seq:
-        return [], seq
-    return load_hosts(session, HOST.c.change_seq > since_seq), seq
+    new_horizon, changed = probe(session, since)
+    wanted = [i for i, name, gen in changed if known is None or known.get(name) != gen]
+    if not wanted:
+        return [], new_horizon
+    if len(wanted) == len(changed):  # no id list: it may be every host of the cloud
+        return load_hosts(session, HOST.c.change_seq > since), new_horizon
+    return load_hosts(session, HOST.c.id.in_(wanted)), new_horizon

@@ -79,8 +79,8 @@ def _created() -> Mapped[datetime]:
 
 class Host(Base):
     """Totals as reported, usage as claimed. ``generation`` is bumped by every change to the
-    host or its allocations (not by heartbeats); ``change_seq`` is the ``change_counter`` value
-    of the last committed transaction that changed it (see ``store.changes``)."""
+    host or its allocations (not by heartbeats); ``change_seq`` is the change-feed stamp of
+    the last change (see ``store.changes``)."""
 
     __tablename__ = "hosts"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
@@ -268,17 +268,8 @@ class Token(Base):
     created_at: Mapped[datetime] = _created()
 
 
-class ChangeCounter(Base):
-    """One row (id 1): the sequence number of the last committed host change."""
-
-    __tablename__ = "change_counter"
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    value: Mapped[int] = mapped_column(sa.BigInteger)
-
-
 # Core tables, for the statements of the hot paths (claims, change feed).
 host_table = cast(sa.Table, Host.__table__)
 device_table = cast(sa.Table, Device.__table__)
 server_table = cast(sa.Table, Server.__table__)
 allocation_table = cast(sa.Table, Allocation.__table__)
-counter_table = cast(sa.Table, ChangeCounter.__table__)

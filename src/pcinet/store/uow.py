@@ -3,10 +3,9 @@
 >>> with UnitOfWork(sessions) as session:      # doctest: +SKIP
 ...     host = hosts.get_host(session, "compute-1")
 
-On a normal exit the touched hosts are published to the change feed and the transaction
-commits; on an exception it rolls back and nothing of it is written. A read-only unit of
-work reads one consistent snapshot (SQLite deferred transaction; PostgreSQL REPEATABLE READ
-READ ONLY) and never commits.
+On a normal exit the transaction commits; on an exception it rolls back and nothing of it
+is written. A read-only unit of work reads one consistent snapshot (SQLite: a deferred
+transaction; PostgreSQL: REPEATABLE READ, READ ONLY) and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,19 +14,15 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pcinet.store.changes import publish
 from pcinet.store.db import readonly_options
 
 
 class UnitOfWork:
-    """Single use. ``published_seq`` is the change sequence number this unit of work
-    published on commit (None if it changed no host), so a replica can tell its own changes
-    from others' in the feed."""
+    """Single use: one session, one transaction."""
 
     def __init__(self, sessions: sessionmaker[Session], *, readonly: bool = False) -> None:
         self._sessions = sessions
         self.readonly = readonly
-        self.published_seq: int | None = None
         self._session: Session | None = None
 
     def __enter__(self) -> Session:
@@ -52,10 +47,15 @@ class UnitOfWork:
         session = self._session
         assert session is not None, "__exit__ without __enter__"
         try:
-            if exc_type is None and not self.readonly:
-                self.published_seq = publish(session)
+            if exc_type is None and (not self.readonly or self._enforced_readonly(session)):
                 session.commit()
             else:
                 session.rollback()
         finally:
             session.close()
+
+    @staticmethod
+    def _enforced_readonly(session: Session) -> bool:
+        # PostgreSQL refuses writes in a READ ONLY transaction, so ending one with COMMIT is
+        # safe, and cheaper: psycopg forgets its prepared statements on every ROLLBACK.
+        return session.get_bind().dialect.name == "postgresql"

@@ -1,5 +1,5 @@
 """Initial schema: hosts, devices, servers, allocations, aliases, networks, segments, ports,
-VF states, tokens and the change counter.
+VF states and tokens.
 
 Revision ID: 0001
 Revises:
@@ -39,13 +39,6 @@ def _partial(name: str, table: str, columns: list[str], where: str) -> None:
 
 
 def upgrade() -> None:
-    op.create_table(
-        "change_counter",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("value", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_counter")),
-    )
-    op.execute("INSERT INTO change_counter (id, value) VALUES (1, 0)")
     op.create_table(
         "hosts",
         sa.Column("id", ID, nullable=False),
@@ -256,6 +249,5 @@ def downgrade() -> None:
         "servers",
         "devices",
         "hosts",
-        "change_counter",
     ):
         op.drop_table(table)
