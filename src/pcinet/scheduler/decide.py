@@ -190,7 +190,7 @@ def decide(
         outcome = check_host(snapshot.hosts[hid], request, cache)
         if isinstance(outcome, Rejection):
             if exhaustive:
-                outcome = explain_all(snapshot.hosts[hid], request, cache)
+                outcome = explain_all(snapshot.hosts[hid], request, cache, outcome)
             rejections[hid] = outcome
             continue
         fits.append(outcome)

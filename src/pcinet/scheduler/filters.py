@@ -278,7 +278,9 @@ def explain(
     )
 
 
-def explain_all(state: HostState, req: PlacementRequest, cache: MatchCache) -> Rejection:
+def explain_all(
+    state: HostState, req: PlacementRequest, cache: MatchCache, first: Rejection
+) -> Rejection:
     """Every reason a host fails, for ``pcinet plan``: compute, NUMA, and each PCI
     request that lacks devices on its own (or, when each fits alone, the joint failure)."""
     reasons = compute_rejections(state, req)
@@ -301,8 +303,7 @@ def explain_all(state: HostState, req: PlacementRequest, cache: MatchCache) -> R
             if failure is not None:
                 reasons.append(explain(state, req, cache, failure, mappings[0]))
     if not reasons:
-        outcome = check_host(state, req, cache)
-        return outcome if isinstance(outcome, Rejection) else Rejection("none", "fits")
+        return first
     return Rejection(reasons[0].code, "; ".join(r.message for r in reasons))
 
 

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pcinet.core.errors import DeviceUnavailable, InvalidDevice
-from pcinet.core.host import Host, HostCell
+from pcinet.core.host import Host
 from pcinet.core.pci import DeviceStatus, DevType, PciDevice, address_to_int
 from pcinet.core.request import MISSING, tag_is_true
 
@@ -338,7 +338,3 @@ def _recompute_blocks(state: HostState) -> None:
             pf_pool.blocked = allocated_vfs
         for i in vf_idx:
             state.pools[i].blocked = 1 if pf_allocated else 0
-
-
-def host_cells(state: HostState) -> tuple[HostCell, ...]:
-    return tuple(HostCell(c.id, c.vcpus, c.memory_mb, c.socket) for c in state.cells)
