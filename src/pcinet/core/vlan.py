@@ -95,6 +95,11 @@ class VlanRanges:
     def physnets(self) -> tuple[str, ...]:
         return tuple(self.ranges)
 
+    def only(self, physnet: str) -> VlanRanges:
+        """The ranges of one physnet (empty if it has none)."""
+        spans = self.ranges.get(physnet)
+        return VlanRanges(MappingProxyType({physnet: spans} if spans else {}))
+
     def contains(self, physnet: str, vlan: int) -> bool:
         return any(low <= vlan <= high for low, high in self.ranges.get(physnet, ()))
 

@@ -233,6 +233,7 @@ class Port(Base):
     pci_address: Mapped[str | None] = mapped_column(sa.String(16))
     min_tx_rate: Mapped[int | None]
     max_tx_rate: Mapped[int | None]
+    numa_affinity_policy: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 

@@ -85,9 +85,15 @@ def list_ports(
 
 
 def bind_port(
-    session: Session, port_id: str, *, server_id: str, binding: Mapping[str, Any]
+    session: Session,
+    port_id: str,
+    *,
+    server_id: str,
+    binding: Mapping[str, Any],
+    status: str | None = None,
 ) -> Port:
-    """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``).
+    """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``), and
+    ``status`` when given.
 
     Atomic against another server taking the port: PortInUse if it is attached elsewhere.
     """
@@ -97,7 +103,12 @@ def bind_port(
     result = session.execute(
         sa.update(Port)
         .where(Port.id == port_id, sa.or_(Port.device_id.is_(None), Port.device_id == server_id))
-        .values(device_id=server_id, updated_at=utcnow(), **binding),
+        .values(
+            device_id=server_id,
+            updated_at=utcnow(),
+            **({} if status is None else {"status": status}),
+            **binding,
+        ),
         execution_options={"synchronize_session": "fetch"},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -50,6 +50,9 @@ class UnitOfWork:
             if exc_type is None and (not self.readonly or self._enforced_readonly(session)):
                 session.commit()
             else:
+                if self.readonly:
+                    # Keep what was read readable: a rollback would expire loaded objects.
+                    session.expunge_all()
                 session.rollback()
         finally:
             session.close()

@@ -1,0 +1,45 @@
+"""``create_app(settings)``: the FastAPI application of a pcinet controller.
+
+On start (the ASGI lifespan) it opens the database, brings it to the newest schema, stores
+the configured admin token and loads the scheduler's snapshot; on shutdown it closes the
+database. ``create_app(settings, controller=ctl)`` serves an already started controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pcinet import __version__
+from pcinet.api import errors
+from pcinet.api.routers import hosts, misc, networks, ports, servers
+from pcinet.config import Settings
+from pcinet.service.controller import Controller
+
+
+def create_app(settings: Settings, *, controller: Controller | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctl = controller or Controller.start(settings)
+        app.state.controller = ctl
+        try:
+            yield
+        finally:
+            if controller is None:
+                ctl.close()
+
+    app = FastAPI(
+        title="pcinet",
+        version=__version__,
+        description=(
+            "PCI pass-through networking: the port's network tells the scheduler which "
+            'devices can serve it. Errors are {"error": {"code", "message"}}.'
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (hosts, networks, ports, servers, misc):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,68 @@
+"""``pcinet serve`` and ``pcinet db upgrade``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pcinet.cli.output import console, fail
+from pcinet.config import Settings
+from pcinet.core.errors import PcinetError
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="A TOML or YAML config file (else $PCINET_CONFIG)."),
+]
+
+
+def _settings(config: Path | None, database_url: str | None = None) -> Settings:
+    settings = Settings.from_env(config_file=config)
+    if database_url is not None:
+        values = {name: getattr(settings, name) for name in settings.__dataclass_fields__}
+        values["database_url"] = database_url
+        settings = Settings(**values)
+    return settings
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8774,
+    config: ConfigOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the controller's REST API (upgrading the database schema first)."""
+    try:
+        settings = _settings(config)
+    except PcinetError as exc:
+        fail(exc, as_json=False)
+    from pcinet.api.server import serve
+
+    serve(settings, host=host, port=port, log_level=log_level)
+
+
+@db_app.command("upgrade")
+def upgrade_command(
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (else $PCINET_DATABASE_URL / config).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Bring the database to the newest schema (Alembic); safe to run repeatedly."""
+    from pcinet.store.db import current_revision, make_engine, upgrade
+
+    try:
+        settings = _settings(config, database_url)
+    except PcinetError as exc:
+        fail(exc, as_json=False)
+    engine = make_engine(settings.database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    console.print(f"database at revision {after} (was {before or 'empty'})")

@@ -1,0 +1,83 @@
+"""The controller: settings, database, and the snapshot cache, for one process.
+
+>>> ctl = Controller.start(Settings(database_url="sqlite:///pcinet.db"))  # doctest: +SKIP
+>>> ctl.close()                                                            # doctest: +SKIP
+
+``start`` brings the database to the newest schema (Alembic) and stores the configured
+admin token; the snapshot cache loads every host on its first refresh, incrementally after.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pcinet.config import Settings
+from pcinet.core.vlan import VlanRanges
+from pcinet.scheduler import SchedulerConfig
+from pcinet.service.cache import SnapshotCache
+from pcinet.service.context import ADMIN_PROJECT, Caller
+from pcinet.store.db import make_engine, make_sessionmaker, upgrade
+from pcinet.store.tokens import put_token
+from pcinet.store.uow import UnitOfWork
+
+# How many times a lost claim race is retried on fresh state before 409 concurrent_update.
+CLAIM_ATTEMPTS = 5
+
+
+@dataclass(eq=False)
+class Controller:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cache: SnapshotCache
+    vlan_ranges: VlanRanges
+    claim_attempts: int = CLAIM_ATTEMPTS
+    # Token digest -> (when it was looked up, its caller); see ``service.tokens``.
+    token_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    _seeds: itertools.count[int] = field(default_factory=itertools.count)
+    _seed_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(
+        cls, settings: Settings, *, refresh_interval_s: float = 1.0, migrate: bool = True
+    ) -> Controller:
+        engine = make_engine(settings.database_url, **_pool_options(settings.database_url))
+        try:
+            if migrate:
+                upgrade(engine)
+            sessions = make_sessionmaker(engine)
+            if settings.admin_token is not None:
+                with UnitOfWork(sessions) as session:
+                    put_token(session, settings.admin_token, ADMIN_PROJECT, "admin")
+            cache = SnapshotCache(
+                sessions,
+                config=SchedulerConfig(strategy=settings.scheduler_strategy),
+                heartbeat_timeout_s=settings.host_heartbeat_timeout_s,
+                refresh_interval_s=refresh_interval_s,
+            )
+            cache.refresh(heartbeats_too=True)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(settings, engine, sessions, cache, settings.vlan_ranges)
+
+    def unit(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.sessions, readonly=readonly)
+
+    def next_seed(self) -> int:
+        with self._seed_lock:
+            return next(self._seeds)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _pool_options(url: str) -> dict[str, int]:
+    # The API serves requests from a thread pool (40 threads by default): let each have a
+    # connection instead of queueing on SQLAlchemy's default of 5 + 10.
+    return {} if url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 20}

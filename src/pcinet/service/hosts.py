@@ -1,0 +1,157 @@
+"""Hosts: inventory reports, heartbeats, enable/disable, and reading them (admin; agents
+with role ``service`` may report, heartbeat and read VF state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcinet.cloudfile import parse_host
+from pcinet.service.context import Caller
+from pcinet.service.controller import Controller
+from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.validate import body_object, boolean
+from pcinet.service.views import host_view, vf_state_view
+from pcinet.store import hosts as store_hosts
+from pcinet.store import vf_states
+from pcinet.store.host_records import HostRecord
+from pcinet.store.models import utcnow
+
+REPORT_KEYS = ("name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices")
+VF_REPORT_STATUSES = ("applied", "restored", "error")
+
+
+def _view(ctl: Controller, record: HostRecord, *, devices: bool) -> dict[str, Any]:
+    alive = not record.is_stale(utcnow(), ctl.settings.host_heartbeat_timeout_s)
+    return host_view(record, alive=alive, devices=devices)
+
+
+def report(ctl: Controller, caller: Caller, name: str, body: Any) -> tuple[dict[str, Any], bool]:
+    """Create or replace a host's inventory; return its view and whether it is new."""
+    caller.require("admin", "service", action="reporting a host")
+    data = dict(body_object(body, "host", REPORT_KEYS))
+    if data.setdefault("name", name) != name:
+        raise InvalidRequest(
+            f"host.name: {data['name']!r} differs from the host in the path ({name!r})",
+            field="host.name",
+        )
+    host = parse_host(data, "host", None)
+    raw_spec = data.get("device_spec")
+    with ctl.unit() as session:
+        created = store_hosts.get_host(session, name) is None
+        store_hosts.upsert_host(
+            session,
+            name,
+            vcpus=host.vcpus,
+            memory_mb=host.memory_mb,
+            numa_cells=host.cells,
+            devices=host.devices,
+            device_spec=list(raw_spec) if raw_spec is not None else None,
+        )
+        record = store_hosts.get_host(session, name)
+    assert record is not None
+    ctl.cache.host_changed(name)
+    return _view(ctl, record, devices=True), created
+
+
+def list_hosts(
+    ctl: Controller, caller: Caller, *, disabled: bool | None = None
+) -> list[dict[str, Any]]:
+    caller.require("admin", "service", action="listing hosts")
+    with ctl.unit(readonly=True) as session:
+        records = store_hosts.list_hosts(session)
+    return [
+        _view(ctl, r, devices=False) for r in records if disabled is None or r.disabled == disabled
+    ]
+
+
+def get_host(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
+    caller.require("admin", "service", action="reading a host")
+    with ctl.unit(readonly=True) as session:
+        record = store_hosts.get_host(session, name)
+    if record is None:
+        raise NotFound(f"host {name} not found")
+    return _view(ctl, record, devices=True)
+
+
+def heartbeat(ctl: Controller, caller: Caller, name: str) -> None:
+    caller.require("admin", "service", action="a heartbeat")
+    with ctl.unit() as session:
+        if not store_hosts.heartbeat(session, name):
+            raise NotFound(f"host {name} not found")
+
+
+def set_disabled(ctl: Controller, caller: Caller, name: str, body: Any) -> dict[str, Any]:
+    caller.require("admin", action="enabling or disabling a host")
+    data = body_object(body, "body", ("disabled",))
+    if "disabled" not in data:
+        raise InvalidRequest("body.disabled: required property is missing", field="body.disabled")
+    disabled = boolean(data, "disabled", "body", False)
+    with ctl.unit() as session:
+        if not store_hosts.set_disabled(session, name, disabled):
+            raise NotFound(f"host {name} not found")
+        record = store_hosts.get_host(session, name)
+    assert record is not None
+    ctl.cache.host_changed(name)
+    return _view(ctl, record, devices=False)
+
+
+def _host_id(ctl: Controller, name: str) -> str:
+    with ctl.unit(readonly=True) as session:
+        record = store_hosts.get_host(session, name)
+    if record is None:
+        raise NotFound(f"host {name} not found")
+    return record.id
+
+
+def vf_state(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
+    """The desired state of the host's VFs, for its agent."""
+    caller.require("admin", "service", action="reading VF state")
+    host_id = _host_id(ctl, name)
+    with ctl.unit(readonly=True) as session:
+        rows = vf_states.list_vf_states(session, host_id)
+        return {"host": name, "vfs": [vf_state_view(r) for r in rows]}
+
+
+def report_vf(
+    ctl: Controller, caller: Caller, name: str, address: str, body: Any
+) -> dict[str, Any] | None:
+    """The agent applied (or restored, or failed) a VF's state of some generation. A report
+    of an older generation changes nothing; ``restored`` of a restore removes the row
+    (None is returned)."""
+    caller.require("admin", "service", action="reporting VF state")
+    data = body_object(body, "body", ("generation", "status", "error"))
+    generation = data.get("generation")
+    if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
+        raise InvalidRequest(
+            f"body.generation: expected a positive integer, got {generation!r}",
+            field="body.generation",
+        )
+    status = data.get("status")
+    if status not in VF_REPORT_STATUSES:
+        raise InvalidRequest(
+            f"body.status: {status!r} is not one of {', '.join(VF_REPORT_STATUSES)}",
+            field="body.status",
+        )
+    error = data.get("error")
+    if error is not None and not isinstance(error, str):
+        raise InvalidRequest("body.error: expected a string", field="body.error")
+    host_id = _host_id(ctl, name)
+    with ctl.unit() as session:
+        row = vf_states.report(
+            session,
+            host_id=host_id,
+            pci_address=address,
+            generation=generation,
+            status=status,
+            error=error,
+        )
+        if row is None:
+            raise NotFound(f"host {name} has no VF state for {address}")
+        if (
+            row.action == vf_states.RESTORE
+            and status == "restored"
+            and row.applied_generation == generation
+        ):
+            vf_states.forget(session, host_id=host_id, pci_address=address)
+            return None
+        return vf_state_view(row)

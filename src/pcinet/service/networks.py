@@ -1,0 +1,206 @@
+"""Networks: provider (flat, vlan, overlay, multi-segment) and tenant networks, with VLANs
+allocated from ``network_vlan_ranges`` (Neutron's ML2 vlan type driver, as users know it).
+
+- A vlan or flat segment's physnet must be one of the ranges' physnets (Neutron's
+  "physical network unknown" is 400 ``invalid_network``); a provider VLAN may be any of
+  1-4094, inside the range or not; a vlan segment without an id takes the first free VLAN
+  of its physnet's range.
+- A network without ``provider:*`` or ``segments`` is a tenant network: one vlan segment
+  on the first free VLAN of the ranges; none left is 503 ``no_network_available``.
+- ``provider:*``, ``segments``, ``shared`` and ``project_id`` are admin only (403).
+Two requests taking the same free VLAN at once: the database refuses the second insert,
+which picks the next free VLAN (a bounded number of times).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pcinet.core.errors import InvalidNetwork
+from pcinet.core.network import PROVIDER_KEYS, Network, NetworkType, Segment
+from pcinet.service.context import Caller
+from pcinet.service.controller import Controller
+from pcinet.service.errors import (
+    Forbidden,
+    InvalidRequest,
+    NetworkInUse,
+    NoNetworkAvailable,
+    NotFound,
+)
+from pcinet.service.validate import body_object, boolean, string
+from pcinet.service.views import network_view
+from pcinet.store import networks as store_networks
+from pcinet.store import ports as store_ports
+from pcinet.store.errors import SegmentInUse
+from pcinet.store.models import Network as NetworkRow
+
+NETWORK_KEYS = (
+    "name",
+    "shared",
+    "admin_state_up",
+    "project_id",
+    "tenant_id",
+    "description",
+    "segments",
+    *PROVIDER_KEYS,
+)
+ADMIN_KEYS = ("segments", "shared", "project_id", "tenant_id", *PROVIDER_KEYS)
+ALLOCATION_ATTEMPTS = 8
+
+
+def _project(data: dict[str, Any], caller: Caller) -> str:
+    project = data.get("project_id", data.get("tenant_id"))
+    if project is None:
+        return caller.project_id
+    if not isinstance(project, str) or not project:
+        raise InvalidRequest(
+            "network.project_id: expected a non-empty string", field="network.project_id"
+        )
+    return project
+
+
+def _check_physnets(ctl: Controller, network: Network) -> None:
+    known = set(ctl.vlan_ranges.physnets)
+    seen: set[str] = set()
+    for i, segment in enumerate(network.segments):
+        physnet = segment.physical_network
+        if physnet is not None and physnet in seen:
+            field = f"network.segments[{i}].provider:physical_network"
+            raise InvalidNetwork(
+                f"{field}: another segment of this network is on physnet {physnet} already",
+                field=field,
+            )
+        if physnet is not None:
+            seen.add(physnet)
+        if physnet is not None and physnet not in known:
+            where = "network" if len(network.segments) == 1 else f"network.segments[{i}]"
+            field = f"{where}.provider:physical_network"
+            names = ", ".join(sorted(known)) or "none configured"
+            raise InvalidNetwork(
+                f"{field}: physical network {physnet!r} is unknown "
+                f"(network_vlan_ranges has: {names})",
+                field=field,
+            )
+
+
+def _allocate(
+    ctl: Controller, session: Any, segments: tuple[Segment, ...], tenant: bool
+) -> tuple[Segment, ...]:
+    """Fill every vlan segment without an id with a free VLAN of its physnet's range."""
+    if tenant:
+        found = store_networks.free_vlan(session, ctl.vlan_ranges)
+        if found is None:
+            raise NoNetworkAvailable(
+                "no tenant network is available: every VLAN of network_vlan_ranges "
+                f"({ctl.settings.network_vlan_ranges or 'empty'}) is in use"
+            )
+        return (Segment(NetworkType.VLAN, found[0], found[1]),)
+    out = []
+    for segment in segments:
+        if segment.network_type is NetworkType.VLAN and segment.segmentation_id is None:
+            physnet = segment.physical_network
+            assert physnet is not None
+            found = store_networks.free_vlan(session, ctl.vlan_ranges.only(physnet))
+            if found is None:
+                raise NoNetworkAvailable(
+                    f"no VLAN is free on physical network {physnet} in network_vlan_ranges"
+                )
+            out.append(Segment(NetworkType.VLAN, physnet, found[1]))
+        else:
+            out.append(segment)
+    return tuple(out)
+
+
+def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+    data = dict(body_object(body, "network", NETWORK_KEYS))
+    if not caller.is_admin:
+        for key in ADMIN_KEYS:
+            if key in data and not (key == "shared" and data[key] is False):
+                raise Forbidden(f"network.{key}: setting it is admin only", field=f"network.{key}")
+    name = string(data, "name", "network")
+    if not name:
+        raise InvalidNetwork("network.name: expected a non-empty string", field="network.name")
+    shared = boolean(data, "shared", "network", False)
+    admin_state_up = boolean(data, "admin_state_up", "network", True)
+    project = _project(data, caller)
+    tenant = "segments" not in data and not any(k in data for k in PROVIDER_KEYS)
+    if tenant:
+        segments: tuple[Segment, ...] = ()
+    else:
+        parsed = Network.from_dict(
+            {k: data[k] for k in ("name", "segments", *PROVIDER_KEYS) if k in data},
+            allow_unset_vlan=True,
+        )
+        _check_physnets(ctl, parsed)
+        segments = parsed.segments
+    explicit = not tenant and all(
+        s.segmentation_id is not None or s.network_type is not NetworkType.VLAN for s in segments
+    )
+    for attempt in range(ALLOCATION_ATTEMPTS):
+        try:
+            with ctl.unit() as session:
+                filled = _allocate(ctl, session, segments, tenant)
+                row = store_networks.add_network(
+                    session,
+                    name=name,
+                    project_id=project,
+                    segments=filled,
+                    shared=shared,
+                    admin_state_up=admin_state_up,
+                )
+                rows = store_networks.segments_of(session, [row.id])[row.id]
+                return network_view(row, rows, caller)
+        except SegmentInUse:
+            if explicit or attempt == ALLOCATION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _visible(caller: Caller, row: NetworkRow | None, network_id: str) -> NetworkRow:
+    if row is None or not (row.shared or caller.owns(row.project_id) or caller.role == "service"):
+        raise NotFound(f"network {network_id} not found")
+    return row
+
+
+def get(ctl: Controller, caller: Caller, network_id: str) -> dict[str, Any]:
+    with ctl.unit(readonly=True) as session:
+        row = _visible(caller, store_networks.get_network(session, network_id), network_id)
+        segments = store_networks.segments_of(session, [row.id])[row.id]
+        return network_view(row, segments, caller)
+
+
+def list_networks(
+    ctl: Controller,
+    caller: Caller,
+    *,
+    name: str | None = None,
+    shared: bool | None = None,
+    project_id: str | None = None,
+) -> list[dict[str, Any]]:
+    everything = caller.is_admin or caller.role == "service"
+    with ctl.unit(readonly=True) as session:
+        rows = store_networks.list_networks(
+            session, visible_to=None if everything else caller.project_id, name=name
+        )
+        rows = [
+            r
+            for r in rows
+            if (shared is None or r.shared == shared)
+            and (project_id is None or r.project_id == project_id)
+        ]
+        segments = store_networks.segments_of(session, [r.id for r in rows])
+        return [network_view(r, segments[r.id], caller) for r in rows]
+
+
+def delete(ctl: Controller, caller: Caller, network_id: str) -> None:
+    with ctl.unit() as session:
+        row = _visible(caller, store_networks.get_network(session, network_id), network_id)
+        if not caller.owns(row.project_id):
+            raise Forbidden(f"network {network_id} belongs to another project")
+        ports = store_ports.list_ports(session, network_id=network_id)
+        if ports:
+            raise NetworkInUse(
+                f"network {network_id} has {len(ports)} port(s): delete them first",
+                field="network_id",
+            )
+        store_networks.delete_network(session, network_id)

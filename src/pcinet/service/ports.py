@@ -1,0 +1,177 @@
+"""Ports: created on a network the caller can see, with a generated MAC when none is given;
+attached to a server by ``servers.create``; their status moves DOWN -> BUILD -> ACTIVE as
+the host's agent applies the VF state (``set_status``)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pcinet.core.port import Port
+from pcinet.service.context import Caller
+from pcinet.service.controller import Controller
+from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.networks import _visible as visible_network
+from pcinet.service.servers import refresh_server_status
+from pcinet.service.validate import body_object, optional_int, string
+from pcinet.service.views import port_view
+from pcinet.store import ports as store_ports
+from pcinet.store import vf_states
+from pcinet.store.errors import MacAddressInUse, PortInUse
+from pcinet.store.models import Port as PortRow
+from pcinet.store.networks import get_network
+
+PORT_KEYS = (
+    "network_id",
+    "name",
+    "description",
+    "mac_address",
+    "binding:vnic_type",
+    "binding:profile",
+    "port_security_enabled",
+    "admin_state_up",
+    "numa_affinity_policy",
+    "min_tx_rate",
+    "max_tx_rate",
+    "project_id",
+    "tenant_id",
+)
+MAC_PREFIX = "fa:16:3e"  # Neutron's default base_mac
+MAC_ATTEMPTS = 16
+STATUSES = ("DOWN", "BUILD", "ACTIVE", "ERROR")
+
+
+def _random_mac() -> str:
+    tail = secrets.token_bytes(3)
+    return MAC_PREFIX + "".join(f":{b:02x}" for b in tail)
+
+
+def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+    data = dict(body_object(body, "port", PORT_KEYS))
+    if "network_id" not in data:
+        raise InvalidRequest(
+            "port.network_id: required property is missing", field="port.network_id"
+        )
+    project = data.pop("project_id", data.pop("tenant_id", None))
+    if project is not None and not caller.is_admin and project != caller.project_id:
+        raise InvalidRequest(
+            "port.project_id: only an admin may create a port for another project",
+            field="port.project_id",
+        )
+    min_rate = optional_int(data, "min_tx_rate", "port")
+    max_rate = optional_int(data, "max_tx_rate", "port")
+    if min_rate is not None and max_rate is not None and min_rate > max_rate:
+        raise InvalidRequest(
+            f"port.min_tx_rate: {min_rate} is above max_tx_rate {max_rate}",
+            field="port.min_tx_rate",
+        )
+    core = Port.from_dict(
+        {k: v for k, v in data.items() if k not in ("min_tx_rate", "max_tx_rate")}, where="port"
+    )
+    name = string(data, "name", "port", "") or ""
+    network_id = core.network
+    fixed_mac = core.mac_address
+    for attempt in range(MAC_ATTEMPTS):
+        try:
+            with ctl.unit() as session:
+                network = visible_network(caller, get_network(session, network_id), network_id)
+                row = store_ports.add_port(
+                    session,
+                    project_id=project or caller.project_id,
+                    network_id=network.id,
+                    mac_address=fixed_mac or _random_mac(),
+                    name=name,
+                    vnic_type=core.vnic_type.value,
+                    profile=dict(core.profile),
+                    port_security_enabled=core.port_security_enabled,
+                    admin_state_up=core.admin_state_up,
+                    numa_affinity_policy=(
+                        core.numa_affinity_policy.value if core.numa_affinity_policy else None
+                    ),
+                    min_tx_rate=min_rate,
+                    max_tx_rate=max_rate,
+                    status="DOWN",
+                )
+                return port_view(row)
+        except MacAddressInUse:
+            if fixed_mac is not None or attempt == MAC_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def owned(caller: Caller, row: PortRow | None, port_id: str) -> PortRow:
+    """The port if the caller may see it (its project's, or any for admin and service)."""
+    if row is None or not (caller.owns(row.project_id) or caller.role == "service"):
+        raise NotFound(f"port {port_id} not found")
+    return row
+
+
+def get(ctl: Controller, caller: Caller, port_id: str) -> dict[str, Any]:
+    with ctl.unit(readonly=True) as session:
+        return port_view(owned(caller, store_ports.get_port(session, port_id), port_id))
+
+
+def list_ports(
+    ctl: Controller,
+    caller: Caller,
+    *,
+    network_id: str | None = None,
+    device_id: str | None = None,
+    name: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    everything = caller.is_admin or caller.role == "service"
+    with ctl.unit(readonly=True) as session:
+        rows = store_ports.list_ports(
+            session,
+            project_id=None if everything else caller.project_id,
+            network_id=network_id,
+            device_id=device_id,
+        )
+        return [
+            port_view(r)
+            for r in rows
+            if (name is None or r.name == name) and (status is None or r.status == status)
+        ]
+
+
+def delete(ctl: Controller, caller: Caller, port_id: str) -> None:
+    with ctl.unit() as session:
+        row = owned(caller, store_ports.get_port(session, port_id), port_id)
+        if row.device_id is not None:
+            raise PortInUse(
+                f"port {port_id} is used by server {row.device_id}: delete the server first",
+                field="port_id",
+            )
+        store_ports.delete_port(session, port_id)
+
+
+def set_status(ctl: Controller, caller: Caller, port_id: str, body: Any) -> dict[str, Any]:
+    """The agent reports a port's status; the server's status follows its device ports."""
+    caller.require("admin", "service", action="reporting port status")
+    data = body_object(body, "body", ("status", "error"))
+    status = data.get("status")
+    if status not in STATUSES:
+        raise InvalidRequest(
+            f"body.status: {status!r} is not one of {', '.join(STATUSES)}", field="body.status"
+        )
+    error = data.get("error")
+    if error is not None and not isinstance(error, str):
+        raise InvalidRequest("body.error: expected a string", field="body.error")
+    with ctl.unit() as session:
+        row = store_ports.set_port_status(session, port_id, status)
+        if row is None:
+            raise NotFound(f"port {port_id} not found")
+        state = vf_states.vf_state_of_port(session, port_id)
+        if state is not None and state.action == vf_states.APPLY and status in ("ACTIVE", "ERROR"):
+            vf_states.report(
+                session,
+                host_id=state.host_id,
+                pci_address=state.pci_address,
+                generation=state.generation,
+                status="error" if status == "ERROR" else "applied",
+                error=error,
+            )
+        if row.device_id is not None:
+            refresh_server_status(session, row.device_id)
+        return port_view(row)

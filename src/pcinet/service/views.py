@@ -1,0 +1,157 @@
+"""Stored rows to the API's JSON (Neutron/Nova field names), in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pcinet.core.pci import Inventory
+from pcinet.service.context import Caller
+from pcinet.store.host_records import HostRecord
+from pcinet.store.models import Network, Port, Segment, Server, VfState
+
+UNBOUND = "unbound"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def host_view(record: HostRecord, *, alive: bool, devices: bool) -> dict[str, Any]:
+    inventory = Inventory(record.devices, record.allocations.keys())
+    statuses = {d.address: inventory.status(d.address).value for d in record.devices}
+    out: dict[str, Any] = {
+        "name": record.name,
+        "vcpus": record.vcpus,
+        "memory_mb": record.memory_mb,
+        "vcpus_used": record.vcpus_used,
+        "memory_used_mb": record.memory_used_mb,
+        "numa_cells": [
+            {
+                "id": c.id,
+                "vcpus": c.vcpus,
+                "memory_mb": c.memory_mb,
+                "socket": c.socket,
+                "vcpus_used": record.cells_used.get(c.id, (0, 0))[0],
+                "memory_used_mb": record.cells_used.get(c.id, (0, 0))[1],
+            }
+            for c in record.numa_cells
+        ],
+        "disabled": record.disabled,
+        "alive": alive,
+        "heartbeat_at": _time(record.heartbeat_at),
+        "generation": record.generation,
+        "device_count": len(record.devices),
+        "devices_free": sum(1 for s in statuses.values() if s == "available"),
+        "device_spec": record.device_spec,
+        "created_at": _time(record.created_at),
+        "updated_at": _time(record.updated_at),
+    }
+    if devices:
+        out["devices"] = [
+            {
+                "address": d.address,
+                "vendor_id": d.vendor_id,
+                "product_id": d.product_id,
+                "dev_type": d.dev_type.value,
+                "parent_address": d.parent_address,
+                "numa_node": d.numa_node,
+                "devname": d.devname,
+                "tags": dict(d.tags),
+                "status": statuses[d.address],
+                "server_id": record.allocations.get(d.address),
+            }
+            for d in record.devices
+        ]
+    return out
+
+
+def segment_dict(segment: Segment) -> dict[str, Any]:
+    return {
+        "provider:network_type": segment.network_type,
+        "provider:physical_network": segment.physical_network,
+        "provider:segmentation_id": segment.segmentation_id,
+    }
+
+
+def network_view(network: Network, segments: Sequence[Segment], caller: Caller) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": network.id,
+        "name": network.name,
+        "project_id": network.project_id,
+        "tenant_id": network.project_id,
+        "shared": network.shared,
+        "admin_state_up": network.admin_state_up,
+        "status": network.status,
+        "created_at": _time(network.created_at),
+    }
+    if caller.sees_provider:
+        if len(segments) == 1:
+            out.update(segment_dict(segments[0]))
+        else:
+            out["segments"] = [segment_dict(s) for s in segments]
+    return out
+
+
+def port_view(port: Port) -> dict[str, Any]:
+    bound = port.binding_vif_type is not None
+    return {
+        "id": port.id,
+        "name": port.name,
+        "network_id": port.network_id,
+        "project_id": port.project_id,
+        "tenant_id": port.project_id,
+        "mac_address": port.mac_address,
+        "binding:vnic_type": port.vnic_type,
+        "binding:profile": dict(port.binding_profile or {}) if bound else dict(port.profile),
+        "binding:host_id": port.binding_host_id or "",
+        "binding:vif_type": port.binding_vif_type or UNBOUND,
+        "binding:vif_details": dict(port.binding_vif_details or {}),
+        "port_security_enabled": port.port_security_enabled,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id or "",
+        "numa_affinity_policy": port.numa_affinity_policy,
+        "min_tx_rate": port.min_tx_rate,
+        "max_tx_rate": port.max_tx_rate,
+        "pci_slot": port.pci_address,
+        "created_at": _time(port.created_at),
+        "updated_at": _time(port.updated_at),
+    }
+
+
+def server_view(
+    server: Server,
+    *,
+    host: str | None,
+    ports: Sequence[Port],
+    pci_devices: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    return {
+        "id": server.id,
+        "name": server.name,
+        "project_id": server.project_id,
+        "tenant_id": server.project_id,
+        "host": host,
+        "status": server.status,
+        "flavor": server.flavor,
+        "numa_cells": server.cells,
+        "created_at": _time(server.created_at),
+        "ports": [port_view(p) for p in ports],
+        "pci_devices": list(pci_devices),
+    }
+
+
+def vf_state_view(row: VfState) -> dict[str, Any]:
+    return {
+        "pci_address": row.pci_address,
+        "port_id": row.port_id,
+        "action": row.action,
+        "desired": dict(row.desired),
+        "generation": row.generation,
+        "applied_generation": row.applied_generation,
+        "reported_status": row.reported_status,
+        "reported_error": row.reported_error,
+        "updated_at": _time(row.updated_at),
+    }
