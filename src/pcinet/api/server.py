@@ -39,16 +39,22 @@ def background(
     controller: Controller | None = None,
 ) -> Iterator[str]:
     """Serve in a daemon thread; yield the base URL once ``/healthz`` answers; stop on exit."""
-    port = port or free_port(host)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port or 0))  # bound here, so parallel runs cannot race for a port
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(settings, controller=controller),
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
+        log_config=None,  # leave the process's logging as it is
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="pcinet-api", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="pcinet-api", daemon=True
+    )
     thread.start()
     url = f"http://{host}:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -68,3 +74,4 @@ def background(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()

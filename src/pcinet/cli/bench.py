@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from pcinet.bench.scheduler import run_scheduler_bench
-from pcinet.cli.output import console, print_json
+from pcinet.cli.output import console, fail, print_json
+from pcinet.core.errors import InvalidInput, PcinetError
 
 bench_app = typer.Typer(help="Benchmarks; results print as JSON with --json.", no_args_is_help=True)
 
@@ -25,6 +26,87 @@ def bench_scheduler(
     result = run_scheduler_bench(
         hosts, vfs_per_pf=vfs_per_pf, decisions=decisions, seed=seed, progress=not as_json
     )
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key:>18}: {value}")
+
+
+@bench_app.command("placement")
+def bench_placement(
+    *,
+    hosts: Annotated[int, typer.Option("--hosts", min=1, help="Hosts to report.")],
+    servers: Annotated[int, typer.Option("--servers", min=1, help="Servers to create (timed).")],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="A FRESH database (sqlite:///... or postgresql://...); default: a temporary "
+            "SQLite file.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Concurrent creates (threads) per process.")
+    ] = 1,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Controller processes (replicas) on the one database; in http mode, client "
+            "processes.",
+        ),
+    ] = 1,
+    mode: Annotated[
+        str, typer.Option("--mode", help="inprocess (service calls) or http (the REST API).")
+    ] = "inprocess",
+    http: Annotated[bool, typer.Option("--http", help="Same as --mode http.")] = False,
+    inline_clients: Annotated[
+        bool,
+        typer.Option(
+            "--inline-clients",
+            help="http mode: run the clients as threads of the API's process (default: in "
+            "--processes other processes).",
+        ),
+    ] = False,
+    vfs_per_pf: Annotated[int, typer.Option("--vfs-per-pf", min=1, max=256)] = 8,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete every row of the database first.")
+    ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Write a cProfile dump (pstats) of the timed part."),
+    ] = None,
+    sql_stats: Annotated[
+        bool, typer.Option("--sql-stats", help="Add the SQL statements by total time.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Report hosts (2 PFs on phy1/phy2), create two provider networks and one direct port
+    per server, then time durable server creates: each a committed schedule + claim + bind +
+    VF state, in process or through the REST API."""
+    from pcinet.bench.placement import MODES, run_placement_bench
+
+    chosen = "http" if http else mode
+    if chosen not in MODES:
+        fail(InvalidInput(f"--mode: {mode!r} is not one of {', '.join(MODES)}"), as_json=as_json)
+    try:
+        result = run_placement_bench(
+            hosts=hosts,
+            servers=servers,
+            database_url=database_url,
+            workers=workers,
+            processes=processes,
+            mode="http" if chosen == "http" else "inprocess",
+            vfs_per_pf=vfs_per_pf,
+            reset=reset,
+            inline_clients=inline_clients,
+            profile=profile,
+            sql_stats=sql_stats,
+        )
+    except PcinetError as exc:
+        fail(exc, as_json=as_json)
     if as_json:
         print_json(result)
         return

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from pcinet.client import ApiError
 from pcinet.core.errors import InvalidInput, NetworkNotServable, NoValidHost, PcinetError
 
 EXIT_OK = 0
@@ -24,6 +25,8 @@ def print_json(data: Any) -> None:
 
 
 def exit_code_for(exc: PcinetError) -> int:
+    if isinstance(exc, ApiError):  # the controller's answer: 400 is bad input, else "no"
+        return EXIT_INVALID if exc.status == 400 else EXIT_NOT_FOUND
     if isinstance(exc, InvalidInput | NetworkNotServable):
         return EXIT_INVALID
     if isinstance(exc, NoValidHost):

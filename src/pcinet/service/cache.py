@@ -91,6 +91,8 @@ class SnapshotCache:
         self._servable: frozenset[str | None] | None = None
         self._last_refresh = -math.inf
         self.refreshes = 0
+        # Claims of this process that lost their race (ConcurrentUpdate); see servers.create.
+        self.conflicts = 0
 
     # -- reading ------------------------------------------------------------------------
 

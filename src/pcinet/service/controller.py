@@ -23,7 +23,7 @@ from pcinet.service.cache import SnapshotCache
 from pcinet.service.context import ADMIN_PROJECT, Caller
 from pcinet.store.db import make_engine, make_sessionmaker, upgrade
 from pcinet.store.tokens import put_token
-from pcinet.store.uow import UnitOfWork
+from pcinet.store.uow import CoreUnit, UnitOfWork
 
 # How many times a lost claim race is retried on fresh state before 409 concurrent_update.
 CLAIM_ATTEMPTS = 5
@@ -68,6 +68,10 @@ class Controller:
 
     def unit(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, readonly=readonly)
+
+    def core_unit(self, *, readonly: bool = False) -> CoreUnit:
+        """A unit of work on a bare connection, for the placement hot path."""
+        return CoreUnit(self.engine, readonly=readonly)
 
     def next_seed(self) -> int:
         with self._seed_lock:

@@ -18,17 +18,17 @@ Creating a server:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_aliases
+from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_alias_extra_spec, parse_aliases
 from pcinet.core.binding import VIF_TYPE_PF, VIF_TYPE_VF, PortBinding, bind_port
 from pcinet.core.errors import NetworkNotServable
 from pcinet.core.flavor import Flavor, flavor_requirements
-from pcinet.core.network import Network
+from pcinet.core.network import Network, NetworkType, Segment
 from pcinet.core.port import Port, VnicType, server_requests
 from pcinet.core.request import NumaPolicy, PciRequest, RequestKind
 from pcinet.scheduler import PlacementRequest
@@ -37,18 +37,16 @@ from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
 from pcinet.service.validate import body_object, string
-from pcinet.service.views import server_view
+from pcinet.service.views import port_view, server_view, time_text
 from pcinet.store import ports as store_ports
 from pcinet.store import servers as store_servers
 from pcinet.store import vf_states
 from pcinet.store.aliases import list_aliases
 from pcinet.store.claims import NewServer, claim, release
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
-from pcinet.store.models import Allocation, Device, new_id
-from pcinet.store.models import Network as NetworkRow
+from pcinet.store.models import Allocation, Device, Server
 from pcinet.store.models import Port as PortRow
-from pcinet.store.models import Segment as SegmentRow
-from pcinet.store.networks import core_network, segments_of
+from pcinet.store.uow import Executor
 
 SERVER_KEYS = ("name", "flavor", "ports", "description")
 VIF_TYPE_NORMAL = "ovs"
@@ -61,10 +59,11 @@ class _Plan:
     name: str
     project_id: str
     flavor: Mapping[str, Any]
-    ports: tuple[PortRow, ...]
+    ports: tuple[sa.Row[Any], ...]
     core_ports: tuple[Port, ...]
     networks: tuple[Network, ...]
-    segments: Mapping[str, Sequence[SegmentRow]]
+    # Per network id: the id of each segment, by (type, physnet, segmentation id).
+    segment_ids: Mapping[str, Mapping[tuple[str, str | None, int | None], str]]
     request: PlacementRequest
 
 
@@ -78,7 +77,8 @@ def _port_ids(data: Mapping[str, Any]) -> list[str]:
     return raw
 
 
-def core_port(row: PortRow) -> Port:
+def core_port(row: Any) -> Port:
+    """The core's port from a stored port row (ORM object or Core row)."""
     return Port(
         network=row.network_id,
         vnic_type=VnicType(row.vnic_type),
@@ -94,39 +94,52 @@ def core_port(row: PortRow) -> Port:
     )
 
 
-def _prepare(ctl: Controller, caller: Caller, body: Any) -> _Plan:
+@dataclass(frozen=True, slots=True)
+class _Body:
+    name: str
+    flavor: Flavor
+    port_ids: list[str]
+
+
+def _parse(body: Any) -> _Body:
     data = body_object(body, "server", SERVER_KEYS)
     name = string(data, "name", "server")
     if not name:
         raise InvalidRequest("server.name: expected a non-empty string", field="server.name")
     if "flavor" not in data:
         raise InvalidRequest("server.flavor: required property is missing", field="server.flavor")
-    flavor = Flavor.from_dict(data["flavor"], where="server.flavor")
-    port_ids = _port_ids(data)
-    with ctl.unit(readonly=True) as session:
-        rows = {r.id: r for r in store_ports.list_ports(session, ids=port_ids)}
-        ports = []
-        for i, port_id in enumerate(port_ids):
-            row = rows.get(port_id)
-            if row is None or not caller.owns(row.project_id):
-                raise NotFound(
-                    f"server.ports[{i}]: port {port_id} not found", field=f"server.ports[{i}]"
-                )
-            if row.device_id is not None:
-                raise PortInUse(
-                    f"server.ports[{i}]: port {port_id} is used by server {row.device_id}",
-                    field=f"server.ports[{i}]",
-                )
-            ports.append(row)
-        network_ids = sorted({p.network_id for p in ports})
-        segments = segments_of(session, network_ids)
-        nets = {
-            n.id: core_network(n, segments[n.id])
-            for n in session.scalars(sa.select(NetworkRow).where(NetworkRow.id.in_(network_ids)))
-        }
-        aliases = (
-            parse_aliases(list_aliases(session)) if ALIAS_EXTRA_SPEC in flavor.extra_specs else {}
+    return _Body(name, Flavor.from_dict(data["flavor"], where="server.flavor"), _port_ids(data))
+
+
+def _prepare(ctl: Controller, caller: Caller, session: Executor, body: _Body) -> _Plan:
+    """Read the ports and their networks (in the caller's transaction) and build the
+    scheduler's request."""
+    flavor, port_ids = body.flavor, body.port_ids
+    rows, stored_networks = store_ports.ports_with_segments(session, port_ids)
+    aliases = parse_aliases(list_aliases(session)) if ALIAS_EXTRA_SPEC in flavor.extra_specs else {}
+    ports = []
+    for i, port_id in enumerate(port_ids):
+        row = rows.get(port_id)
+        if row is None or not caller.owns(row.project_id):
+            field = f"server.ports[{i}]"
+            raise NotFound(f"{field}: port {port_id} not found", field=field)
+        if row.device_id is not None:
+            raise PortInUse(
+                f"server.ports[{i}]: port {port_id} is used by server {row.device_id}",
+                field=f"server.ports[{i}]",
+            )
+        ports.append(row)
+    nets: dict[str, Network] = {}
+    segment_ids: dict[str, dict[tuple[str, str | None, int | None], str]] = {}
+    for network_id, (network_name, segment_rows) in stored_networks.items():
+        nets[network_id] = Network(
+            name=network_name,
+            id=network_id,
+            segments=tuple(
+                Segment(NetworkType(r.s_type), r.s_physnet, r.s_segid) for r in segment_rows
+            ),
         )
+        segment_ids[network_id] = {(r.s_type, r.s_physnet, r.s_segid): r.s_id for r in segment_rows}
     reqs = flavor_requirements(flavor, aliases)
     cores = tuple(core_port(r) for r in ports)
     networks = tuple(nets[r.network_id] for r in ports)
@@ -140,14 +153,13 @@ def _prepare(ctl: Controller, caller: Caller, body: Any) -> _Plan:
             servable_physnets=ctl.cache.servable_physnets(),
         )
 
-    ctl.cache.maybe_refresh()
     try:
         pci = requests()
     except NetworkNotServable:
         ctl.cache.refresh()  # hosts may have been reported to another replica just now
         pci = requests()
     return _Plan(
-        name=name,
+        name=body.name,
         project_id=caller.project_id,
         flavor={
             "vcpus": flavor.vcpus,
@@ -157,7 +169,7 @@ def _prepare(ctl: Controller, caller: Caller, body: Any) -> _Plan:
         ports=tuple(ports),
         core_ports=cores,
         networks=networks,
-        segments=segments,
+        segment_ids=segment_ids,
         request=PlacementRequest(
             vcpus=reqs.vcpus, memory_mb=reqs.memory_mb, pci=pci, guest_cells=reqs.guest_cells
         ),
@@ -165,8 +177,23 @@ def _prepare(ctl: Controller, caller: Caller, body: Any) -> _Plan:
 
 
 def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
-    plan = _prepare(ctl, caller, body)
-    server_id = new_id()
+    """Place, claim, bind and record VF state in one unit of work (see the module
+    docstring); return the server's view."""
+    parsed = _parse(body)
+    server = NewServer(
+        project_id=caller.project_id,
+        name=parsed.name,
+        flavor={
+            "vcpus": parsed.flavor.vcpus,
+            "memory_mb": parsed.flavor.memory_mb,
+            "extra_specs": dict(parsed.flavor.extra_specs),
+        },
+    )
+    # The ports and networks are read once, outside the claim's transaction: a network's
+    # segments never change, and whether a port is still free is re-checked atomically
+    # when it is bound (PortInUse).
+    with ctl.core_unit(readonly=True) as conn:
+        plan = _prepare(ctl, caller, conn, parsed)
     refreshed = False
     attempts = 0
     while True:
@@ -175,15 +202,15 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
         if not isinstance(outcome, Reservation):
             if refreshed:
                 raise outcome.no_valid_host()
-            ctl.cache.refresh(heartbeats_too=True)
+            ctl.cache.refresh(heartbeats_too=True)  # a stale view never says no
             refreshed = True
             continue
         attempts += 1
         try:
-            with ctl.unit() as session:
-                generation = _commit(session, plan, outcome, server_id)
-                view = _view(session, server_id, outcome.host)
+            with ctl.core_unit() as conn:
+                generation, ports = _commit(conn, plan, outcome, server)
         except ConcurrentUpdate:
+            ctl.cache.conflicts += 1
             ctl.cache.failed(outcome)
             if attempts >= ctl.claim_attempts:
                 raise ConcurrentUpdate(
@@ -194,23 +221,14 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
             ctl.cache.failed(outcome)
             raise
         ctl.cache.committed(outcome, generation)
-        return view
+        return _created_view(plan, outcome, server, ports)
 
 
-def _segment_row(rows: Sequence[SegmentRow], binding: PortBinding) -> SegmentRow:
-    seg = binding.segment
-    for row in rows:
-        if (
-            row.network_type == seg.network_type.value
-            and row.physical_network == seg.physical_network
-            and row.segmentation_id == seg.segmentation_id
-        ):
-            return row
-    raise AssertionError(f"bound segment {seg} is not a segment of the network")
-
-
-def _commit(session: Session, plan: _Plan, res: Reservation, server_id: str) -> int:
-    """Claim, bind, record VF state; return the host's new generation."""
+def _commit(
+    session: Executor, plan: _Plan, res: Reservation, server: NewServer
+) -> tuple[int, list[sa.Row[Any]]]:
+    """Claim, bind, record VF state; return the host's new generation and the bound port
+    rows in the server's port order."""
     vf_ports = 0
     bindings: list[tuple[int, PortBinding, str]] = []
     for r, pci in enumerate(plan.request.pci):
@@ -224,33 +242,30 @@ def _commit(session: Session, plan: _Plan, res: Reservation, server_id: str) -> 
         session,
         host_id=res.host_id,
         seen_generation=res.seen_generation,
-        server=NewServer(
-            project_id=plan.project_id,
-            name=plan.name,
-            flavor=plan.flavor,
-            status="BUILD" if vf_ports else "ACTIVE",
-            id=server_id,
-        ),
+        server=replace(server, status="BUILD" if vf_ports else "ACTIVE"),
         devices=[(d, r) for r, ids in enumerate(res.device_ids) for d in ids],
         vcpus=res.vcpus,
         memory_mb=res.memory_mb,
         cells=res.cells,
     )
-    bound = {index for index, _, _ in bindings}
+    bound: dict[int, sa.Row[Any]] = {}
     for index, binding, address in bindings:
         port = plan.ports[index]
-        segment = _segment_row(plan.segments[port.network_id], binding)
-        store_ports.bind_port(
+        seg = binding.segment
+        segment_id = plan.segment_ids[port.network_id][
+            (seg.network_type.value, seg.physical_network, seg.segmentation_id)
+        ]
+        bound[index] = store_ports.bind_port(
             session,
             port.id,
-            server_id=server_id,
+            server_id=server.id,
             status="BUILD" if binding.vif_type == VIF_TYPE_VF else "ACTIVE",
             binding={
                 "binding_host_id": res.host,
                 "binding_vif_type": binding.vif_type,
                 "binding_vif_details": dict(binding.vif_details),
                 "binding_profile": dict(binding.profile),
-                "segment_id": segment.id,
+                "segment_id": segment_id,
                 "pci_address": address,
             },
         )
@@ -264,16 +279,16 @@ def _commit(session: Session, plan: _Plan, res: Reservation, server_id: str) -> 
             )
     for index, port in enumerate(plan.ports):
         if index not in bound:  # a normal port: attached, for the virtual switch's agent
-            store_ports.bind_port(
+            bound[index] = store_ports.bind_port(
                 session,
                 port.id,
-                server_id=server_id,
+                server_id=server.id,
                 binding={"binding_host_id": res.host, "binding_vif_type": VIF_TYPE_NORMAL},
             )
-    return generation
+    return generation, [bound[i] for i in range(len(plan.ports))]
 
 
-def desired_vf_state(row: PortRow, port: Port, binding: PortBinding) -> dict[str, Any]:
+def desired_vf_state(row: Any, port: Port, binding: PortBinding) -> dict[str, Any]:
     """What the host's agent programs on the VF (``ip link set <pf> vf N ...``)."""
     return {
         "vlan": binding.vlan,
@@ -286,18 +301,67 @@ def desired_vf_state(row: PortRow, port: Port, binding: PortBinding) -> dict[str
     }
 
 
-def _pci_devices(session: Session, server_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {s: [] for s in server_ids}
-    if not server_ids:
+def _created_view(
+    plan: _Plan, res: Reservation, server: NewServer, ports: Sequence[sa.Row[Any]]
+) -> dict[str, Any]:
+    """The view of a server just created, from what the transaction wrote (no re-read)."""
+    vf_ports = any(p.binding_vif_type == VIF_TYPE_VF for p in ports)
+    aliases = _alias_names(plan.flavor)
+    return {
+        "id": server.id,
+        "name": server.name,
+        "project_id": server.project_id,
+        "tenant_id": server.project_id,
+        "host": res.host,
+        "status": "BUILD" if vf_ports else "ACTIVE",
+        "flavor": dict(plan.flavor),
+        "numa_cells": [{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in res.cells],
+        "created_at": time_text(server.created_at),
+        "ports": [port_view(p) for p in ports],
+        "pci_devices": [
+            {
+                "address": d.address,
+                "dev_type": d.dev_type.value,
+                "request": r,
+                "alias": aliases[r] if r < len(aliases) else None,
+            }
+            for r, group in enumerate(res.devices)
+            for d in sorted(group, key=lambda d: d.address)
+        ],
+    }
+
+
+def _alias_names(flavor: Mapping[str, Any]) -> list[str]:
+    """The alias of each alias request of a server, in request order: the alias requests
+    come first, one per entry of the flavor's ``pci_passthrough:alias`` (checked at create)."""
+    value = (flavor.get("extra_specs") or {}).get(ALIAS_EXTRA_SPEC)
+    return [] if value is None else [name for name, _ in parse_alias_extra_spec(value)]
+
+
+def _pci_devices(session: Session, servers: Sequence[Server]) -> dict[str, list[dict[str, Any]]]:
+    """Server id -> its devices, ``{"address", "dev_type", "request", "alias"}`` in request
+    order; ``request`` indexes the server's PCI requests, ``alias`` is the alias name of an
+    alias request and None for a port's device."""
+    out: dict[str, list[dict[str, Any]]] = {s.id: [] for s in servers}
+    if not servers:
         return out
+    aliases = {s.id: _alias_names(s.flavor) for s in servers}
     rows = session.execute(
         sa.select(Allocation.server_id, Allocation.request_index, Device.address, Device.dev_type)
         .join(Device, Device.id == Allocation.device_id)
-        .where(Allocation.server_id.in_(server_ids))
+        .where(Allocation.server_id.in_(list(out)))
         .order_by(Allocation.server_id, Allocation.request_index, Device.address)
     )
     for server_id, index, address, dev_type in rows:
-        out[server_id].append({"address": address, "dev_type": dev_type, "request": index})
+        names = aliases[server_id]
+        out[server_id].append(
+            {
+                "address": address,
+                "dev_type": dev_type,
+                "request": index,
+                "alias": names[index] if index < len(names) else None,
+            }
+        )
     return out
 
 
@@ -306,7 +370,7 @@ def _view(session: Session, server_id: str, host: str | None) -> dict[str, Any]:
     assert row is not None
     ports = store_ports.list_ports(session, device_id=server_id)
     return server_view(
-        row, host=host, ports=ports, pci_devices=_pci_devices(session, [server_id])[server_id]
+        row, host=host, ports=ports, pci_devices=_pci_devices(session, [row])[row.id]
     )
 
 
@@ -349,7 +413,7 @@ def list_servers(
                 sa.select(PortRow).where(PortRow.device_id.in_(ids)).order_by(PortRow.created_at)
             ):
                 by_server[port.device_id or ""].append(port)
-        devices = _pci_devices(session, ids)
+        devices = _pci_devices(session, rows)
         return [
             server_view(
                 r,

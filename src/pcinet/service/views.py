@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from pcinet.core.pci import Inventory
 from pcinet.service.context import Caller
 from pcinet.store.host_records import HostRecord
@@ -14,7 +16,7 @@ from pcinet.store.models import Network, Port, Segment, Server, VfState
 UNBOUND = "unbound"
 
 
-def _time(value: datetime | None) -> str | None:
+def time_text(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
@@ -40,13 +42,13 @@ def host_view(record: HostRecord, *, alive: bool, devices: bool) -> dict[str, An
         ],
         "disabled": record.disabled,
         "alive": alive,
-        "heartbeat_at": _time(record.heartbeat_at),
+        "heartbeat_at": time_text(record.heartbeat_at),
         "generation": record.generation,
         "device_count": len(record.devices),
         "devices_free": sum(1 for s in statuses.values() if s == "available"),
         "device_spec": record.device_spec,
-        "created_at": _time(record.created_at),
-        "updated_at": _time(record.updated_at),
+        "created_at": time_text(record.created_at),
+        "updated_at": time_text(record.updated_at),
     }
     if devices:
         out["devices"] = [
@@ -84,7 +86,7 @@ def network_view(network: Network, segments: Sequence[Segment], caller: Caller) 
         "shared": network.shared,
         "admin_state_up": network.admin_state_up,
         "status": network.status,
-        "created_at": _time(network.created_at),
+        "created_at": time_text(network.created_at),
     }
     if caller.sees_provider:
         if len(segments) == 1:
@@ -94,7 +96,8 @@ def network_view(network: Network, segments: Sequence[Segment], caller: Caller) 
     return out
 
 
-def port_view(port: Port) -> dict[str, Any]:
+def port_view(port: Port | sa.Row[Any]) -> dict[str, Any]:
+    """A port from its ORM object or a Core row of the ports table."""
     bound = port.binding_vif_type is not None
     return {
         "id": port.id,
@@ -116,8 +119,8 @@ def port_view(port: Port) -> dict[str, Any]:
         "min_tx_rate": port.min_tx_rate,
         "max_tx_rate": port.max_tx_rate,
         "pci_slot": port.pci_address,
-        "created_at": _time(port.created_at),
-        "updated_at": _time(port.updated_at),
+        "created_at": time_text(port.created_at),
+        "updated_at": time_text(port.updated_at),
     }
 
 
@@ -137,7 +140,7 @@ def server_view(
         "status": server.status,
         "flavor": server.flavor,
         "numa_cells": server.cells,
-        "created_at": _time(server.created_at),
+        "created_at": time_text(server.created_at),
         "ports": [port_view(p) for p in ports],
         "pci_devices": list(pci_devices),
     }
@@ -153,5 +156,5 @@ def vf_state_view(row: VfState) -> dict[str, Any]:
         "applied_generation": row.applied_generation,
         "reported_status": row.reported_status,
         "reported_error": row.reported_error,
-        "updated_at": _time(row.updated_at),
+        "updated_at": time_text(row.updated_at),
     }

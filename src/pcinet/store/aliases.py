@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pcinet.store.models import Alias
+from pcinet.store.uow import Executor, connection_of
 
 
 def replace_aliases(session: Session, specs: Sequence[Mapping[str, Any]]) -> None:
@@ -20,6 +21,8 @@ def replace_aliases(session: Session, specs: Sequence[Mapping[str, Any]]) -> Non
     session.flush()
 
 
-def list_aliases(session: Session) -> list[dict[str, Any]]:
+def list_aliases(session: Executor) -> list[dict[str, Any]]:
     """The alias entries in the order they were given."""
-    return [dict(a.spec) for a in session.scalars(sa.select(Alias).order_by(Alias.position))]
+    table = Alias.__table__
+    query = sa.select(table.c.spec).order_by(table.c.position)
+    return [dict(spec) for spec in connection_of(session).execute(query).scalars()]

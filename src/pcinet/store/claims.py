@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from pcinet.store.cellsql import CellUse, add_cells, cell_params
@@ -39,6 +41,7 @@ from pcinet.store.models import (
     server_table,
     utcnow,
 )
+from pcinet.store.uow import Executor, connection_of
 
 HOST, ALLOC, DEV, SRV = host_table, allocation_table, device_table, server_table
 
@@ -52,6 +55,7 @@ class NewServer:
     flavor: Mapping[str, Any]
     status: str = "ACTIVE"
     id: str = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,7 @@ def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
 
 
 def claim(
-    session: Session,
+    session: Executor,
     *,
     host_id: str,
     seen_generation: int,
@@ -163,8 +167,8 @@ def claim(
     for a new server; return the host's new generation. ConcurrentUpdate (nothing usable
     written; the unit of work rolls back) if the host is no longer at ``seen_generation`` or
     a device is not free in the database. See the module docstring for what is re-checked."""
-    conn = session.connection()
-    now = utcnow()
+    conn = connection_of(session)
+    now = server.created_at
     params: dict[str, Any] = {
         "p_host": host_id,
         "p_seen": seen_generation,
@@ -176,7 +180,7 @@ def claim(
     params.update(deltas)
     cas = _update_host(conn.dialect.name, n_cells, cas=True)
     if conn.execute(cas, params).rowcount != 1:
-        raise _stale(host_id, seen_generation, _generation(session, host_id))
+        raise _stale(host_id, seen_generation, _generation(conn, host_id))
     params.update(
         s_id=server.id,
         s_project=server.project_id,
@@ -201,13 +205,13 @@ def claim(
                 "(a device taken, or the server id exists)"
             ) from exc
         if inserted != len(devices):  # a duplicate id also lands here
-            raise _devices_taken(session, host_id, server.id, [d for d, _ in devices])
+            raise _devices_taken(conn, host_id, server.id, [d for d, _ in devices])
     return seen_generation + 1
 
 
-def _generation(session: Session, host_id: str) -> int | None:
+def _generation(conn: Connection, host_id: str) -> int | None:
     query = sa.select(HOST.c.generation).where(HOST.c.id == host_id)
-    return session.connection().execute(query).scalar_one_or_none()
+    return conn.execute(query).scalar_one_or_none()
 
 
 def _stale(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
@@ -218,17 +222,13 @@ def _stale(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
 
 
 def _devices_taken(
-    session: Session, host_id: str, server_id: str, wanted: list[str]
+    conn: Connection, host_id: str, server_id: str, wanted: list[str]
 ) -> ConcurrentUpdate:
     got = set(
-        session.connection()
-        .execute(sa.select(ALLOC.c.device_id).where(ALLOC.c.server_id == server_id))
-        .scalars()
+        conn.execute(sa.select(ALLOC.c.device_id).where(ALLOC.c.server_id == server_id)).scalars()
     )
     missing = [d for d in dict.fromkeys(wanted) if d not in got] or wanted
-    rows = session.connection().execute(
-        sa.select(DEV.c.id, DEV.c.address).where(DEV.c.id.in_(missing))
-    )
+    rows = conn.execute(sa.select(DEV.c.id, DEV.c.address).where(DEV.c.id.in_(missing)))
     names = {r.id: r.address for r in rows}
     words = ", ".join(names.get(d, f"unknown device {d}") for d in missing)
     return ConcurrentUpdate(

@@ -11,6 +11,7 @@ of work run REPEATABLE READ, READ ONLY.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,15 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     connect_args.update(kwargs.pop("connect_args", {}))
     engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
     sa.event.listen(engine, "connect", _sqlite_connect)
-    sa.event.listen(engine, "begin", _sqlite_begin)
+    writer = _WriterLock()
+    sa.event.listen(engine, "begin", writer.begin)
+    sa.event.listen(engine, "commit", writer.end)
+    sa.event.listen(engine, "rollback", writer.end)
     return engine
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control away from the sqlite3 module: _sqlite_begin emits BEGIN.
+    # Take transaction control away from the sqlite3 module: _WriterLock.begin emits BEGIN.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -75,9 +79,35 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    readonly = conn.get_execution_options().get(READONLY_OPTION, False)
-    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+class _WriterLock:
+    """Writers of one process queue on a lock before ``BEGIN IMMEDIATE``: SQLite's busy
+    handler would make them sleep and poll (1, 2, 5 ms ...) instead. Only an efficiency
+    measure: other processes still queue on the database lock and its busy timeout."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn: Connection) -> None:
+        if conn.get_execution_options().get(READONLY_OPTION, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise sa.exc.OperationalError(
+                "BEGIN IMMEDIATE", {}, TimeoutError("no write lock within the busy timeout")
+            )
+        conn.info[_HOLDS_WRITER] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Connection) -> None:
+        if conn.info.pop(_HOLDS_WRITER, False):
+            self._lock.release()
+
+
+_HOLDS_WRITER = "pcinet_holds_writer_lock"
 
 
 def readonly_options(bind: Engine | Connection) -> dict[str, Any]:

@@ -8,13 +8,15 @@ violation into MacAddressInUse) and that a port is attached to at most one serve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pcinet.store.errors import MacAddressInUse, PortInUse
-from pcinet.store.models import Port, new_id, utcnow
+from pcinet.store.models import Network, Port, Segment, new_id, utcnow
+from pcinet.store.uow import Executor, connection_of
 
 BINDING_FIELDS = (
     "binding_host_id",
@@ -84,38 +86,89 @@ def list_ports(
     return list(session.scalars(query))
 
 
+_PORTS = cast(sa.Table, Port.__table__)
+
+
+@lru_cache(maxsize=16)
+def _bind_statement(columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE ports SET <columns> ... RETURNING *`` with every value a bind parameter, so
+    SQLAlchemy compiles it once per set of columns."""
+    return (
+        sa.update(_PORTS)
+        .where(
+            _PORTS.c.id == sa.bindparam("b_port"),
+            sa.or_(_PORTS.c.device_id.is_(None), _PORTS.c.device_id == sa.bindparam("b_server")),
+        )
+        .values({c: sa.bindparam(f"v_{c}", type_=_PORTS.c[c].type) for c in columns})
+        .returning(*_PORTS.c)
+    )
+
+
 def bind_port(
-    session: Session,
+    session: Executor,
     port_id: str,
     *,
     server_id: str,
     binding: Mapping[str, Any],
     status: str | None = None,
-) -> Port:
+) -> sa.Row[Any]:
     """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``), and
-    ``status`` when given.
+    ``status`` when given; return the port's new row (attributes as ``models.Port``).
 
     Atomic against another server taking the port: PortInUse if it is attached elsewhere.
+    One Core statement (``UPDATE ... RETURNING``): this is on the placement hot path.
     """
     unknown = set(binding) - set(BINDING_FIELDS)
     if unknown:
         raise ValueError(f"not binding fields: {', '.join(sorted(unknown))}")
-    result = session.execute(
-        sa.update(Port)
-        .where(Port.id == port_id, sa.or_(Port.device_id.is_(None), Port.device_id == server_id))
-        .values(
-            device_id=server_id,
-            updated_at=utcnow(),
-            **({} if status is None else {"status": status}),
-            **binding,
-        ),
-        execution_options={"synchronize_session": "fetch"},
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    values: dict[str, Any] = {"device_id": server_id, "updated_at": utcnow(), **binding}
+    if status is not None:
+        values["status"] = status
+    params = {f"v_{k}": v for k, v in values.items()}
+    params.update(b_port=port_id, b_server=server_id)
+    row = connection_of(session).execute(_bind_statement(tuple(values)), params).one_or_none()
+    if row is None:
         raise PortInUse(f"port {port_id} is used by another server", field="ports")
-    port = session.get(Port, port_id)
-    assert port is not None  # the update matched it
-    return port
+    return row
+
+
+_SEG = cast(sa.Table, Segment.__table__)
+_NET = cast(sa.Table, Network.__table__)
+_PORTS_WITH_SEGMENTS = (
+    sa.select(
+        _PORTS,
+        _NET.c.name.label("n_name"),
+        _SEG.c.id.label("s_id"),
+        _SEG.c.position.label("s_position"),
+        _SEG.c.network_type.label("s_type"),
+        _SEG.c.physical_network.label("s_physnet"),
+        _SEG.c.segmentation_id.label("s_segid"),
+    )
+    .join(_NET, _NET.c.id == _PORTS.c.network_id)
+    .join(_SEG, _SEG.c.network_id == _PORTS.c.network_id)
+    .where(_PORTS.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_PORTS.c.id, _SEG.c.position)
+)
+
+
+def ports_with_segments(
+    session: Executor, port_ids: Sequence[str]
+) -> tuple[dict[str, sa.Row[Any]], dict[str, tuple[str, list[sa.Row[Any]]]]]:
+    """The ports of ``port_ids`` (id -> row), and for each of their networks its name and
+    segment rows in order, in one query (the placement hot path)."""
+    if not port_ids:
+        return {}, {}
+    query = _PORTS_WITH_SEGMENTS
+    ports: dict[str, sa.Row[Any]] = {}
+    networks: dict[str, tuple[str, list[sa.Row[Any]]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for row in connection_of(session).execute(query, {"ids": list(port_ids)}):
+        ports.setdefault(row.id, row)
+        _, segments = networks.setdefault(row.network_id, (row.n_name, []))
+        if (row.network_id, row.s_id) not in seen:
+            seen.add((row.network_id, row.s_id))
+            segments.append(row)
+    return ports, networks
 
 
 def unbind_ports(session: Session, server_id: str) -> list[Port]:

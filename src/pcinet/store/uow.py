@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.store.db import readonly_options
@@ -62,3 +63,51 @@ class UnitOfWork:
         # PostgreSQL refuses writes in a READ ONLY transaction, so ending one with COMMIT is
         # safe, and cheaper: psycopg forgets its prepared statements on every ROLLBACK.
         return session.get_bind().dialect.name == "postgresql"
+
+
+Executor = Session | Connection
+
+
+def connection_of(db: Executor) -> Connection:
+    """The connection of a session's transaction, or the connection itself."""
+    return db.connection() if isinstance(db, Session) else db
+
+
+class CoreUnit:
+    """A unit of work on a bare Core connection, for the hot paths (placing a server):
+    the same all-or-nothing transaction as ``UnitOfWork`` (SQLite: BEGIN IMMEDIATE), without
+    the ORM session's bookkeeping. The store functions that take an ``Executor`` work in it.
+    """
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+        self._engine = engine
+        self.readonly = readonly
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        conn = self._engine.connect()
+        try:
+            if self.readonly:
+                conn = conn.execution_options(**readonly_options(self._engine))
+            conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        assert conn is not None, "__exit__ without __enter__"
+        try:
+            if exc_type is None and (not self.readonly or conn.dialect.name == "postgresql"):
+                conn.commit()  # see UnitOfWork._enforced_readonly
+            else:
+                conn.rollback()
+        finally:
+            conn.close()

@@ -8,30 +8,59 @@ reports the generation it applied, so a report about an older generation is reco
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pcinet.store.models import VfState, utcnow
+from pcinet.store.uow import Executor, connection_of
 
 APPLY = "apply"
 RESTORE = "restore"
 
 
+_VF = cast(sa.Table, VfState.__table__)
+
+
+def _upsert(dialect: str) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(_VF)
+    return stmt.on_conflict_do_update(
+        index_elements=[_VF.c.host_id, _VF.c.pci_address],
+        set_={
+            "port_id": stmt.excluded.port_id,
+            "desired": stmt.excluded.desired,
+            "action": stmt.excluded.action,
+            "generation": _VF.c.generation + 1,
+            "reported_status": None,
+            "reported_error": None,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    ).returning(*_VF.c)
+
+
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+
+
 def set_desired(
-    session: Session, *, host_id: str, pci_address: str, port_id: str, desired: Mapping[str, Any]
-) -> VfState:
+    session: Executor, *, host_id: str, pci_address: str, port_id: str, desired: Mapping[str, Any]
+) -> sa.Row[Any]:
     """Ask the host to program the VF (``desired``: vlan, mac, spoofchk, trust, link_state,
-    min_tx_rate, max_tx_rate)."""
-    return _put(
-        session,
-        host_id=host_id,
-        pci_address=pci_address,
-        port_id=port_id,
-        desired=dict(desired),
-        action=APPLY,
-    )
+    min_tx_rate, max_tx_rate); return the row (attributes as ``models.VfState``). One
+    statement (an upsert): this is on the placement hot path."""
+    conn = connection_of(session)
+    values = {
+        "host_id": host_id,
+        "pci_address": pci_address,
+        "port_id": port_id,
+        "desired": dict(desired),
+        "action": APPLY,
+        "generation": 1,
+        "updated_at": utcnow(),
+    }
+    return conn.execute(_UPSERTS[conn.dialect.name], values).one()
 
 
 def mark_restore(session: Session, *, host_id: str, pci_address: str) -> VfState:

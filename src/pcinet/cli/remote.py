@@ -1,0 +1,155 @@
+"""What every command that talks to a controller shares: the ``--url``, ``--token`` and
+``--json`` options, a client whose errors become the CLI's exit codes, name-or-id lookups
+and small printing helpers.
+
+Exit codes (``pcinet.cli.output``): 0 success; 1 the controller said no (``not_found``,
+``no_valid_host``, ``*_in_use``, ``unauthorized``, ...) or could not be reached; 2 bad
+input (HTTP 400, or arguments the CLI itself refuses).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from pcinet.cli.output import console, err_console, fail, print_json
+from pcinet.client import ApiError, Client, Json
+from pcinet.core.errors import InvalidInput, PcinetError
+
+UrlOption = Annotated[
+    str,
+    typer.Option("--url", envvar="PCINET_URL", help="The controller's URL."),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="PCINET_TOKEN", help="Bearer token.", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON, for scripts.")]
+
+
+@contextmanager
+def connect(url: str, token: str | None, *, as_json: bool) -> Iterator[Client]:
+    """A client for the body of a command; any pcinet error raised in the body is printed
+    (``error (code): message`` on stderr, or ``{"error": ...}`` on stdout with ``--json``)
+    and ends the command with its exit code."""
+    try:
+        with Client(url, token) as client:
+            yield client
+    except PcinetError as exc:
+        fail(exc, as_json=as_json)
+
+
+def resolve(
+    name_or_id: str,
+    kind: str,
+    lister: Callable[..., list[Json]],
+) -> str:
+    """The id of the one ``kind`` named ``name_or_id``, else ``name_or_id`` itself (taken as
+    an id: the controller answers 404 when it is not one). Two of that name is bad input."""
+    found = lister(name=name_or_id)
+    if len(found) == 1:
+        return str(found[0]["id"])
+    if len(found) > 1:
+        ids = ", ".join(str(f["id"]) for f in found)
+        raise InvalidInput(
+            f"{name_or_id!r}: {len(found)} {kind}s have that name ({ids}); use an id"
+        )
+    return name_or_id
+
+
+def parse_key_values(items: Sequence[str], option: str) -> dict[str, str]:
+    """``k=v`` strings to a dict; an item without ``=`` or with an empty key is bad input."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{option}: {item!r} is not of the form key=value", field=option)
+        out[key.strip()] = value
+    return out
+
+
+def show(data: Any, *, as_json: bool, render: Callable[[], None]) -> None:
+    """``data`` as JSON with ``--json``, else whatever ``render`` prints."""
+    if as_json:
+        print_json(data)
+    else:
+        render()
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    compact: bool = False,
+) -> Table:
+    """A Rich table; ``None`` cells print as ``-``; nothing is cut (long ids fold).
+    ``compact``: no outer frame or column rules, to fit more columns in 80."""
+    if compact:
+        out = Table(
+            title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True
+        )
+    else:
+        out = Table(title=title)
+    for column in columns:
+        out.add_column(column, overflow="fold")
+    for row in rows:
+        out.add_row(*(text(cell) for cell in row))
+    return out
+
+
+def text(value: Any) -> str:
+    """A cell: ``-`` for None or empty, JSON for lists and objects, else ``str``."""
+    if value is None or (isinstance(value, str | Mapping | list) and not value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def print_fields(title: str, data: Mapping[str, Any]) -> None:
+    """A resource as a two-column table of its properties (in the API's order)."""
+    rows = list(data.items())
+    console.print(table(title, ("property", "value"), rows))
+
+
+def print_rejections(exc: ApiError) -> None:
+    """For ``no_valid_host``, on stderr: every rejected host with its reason; when the
+    controller sent only a sample of the hosts, the count of hosts per reason first."""
+    hosts = exc.hosts
+    total = sum(exc.groups.values())
+    partial = total > len(hosts)
+    if partial:
+        groups = sorted(exc.groups.items(), key=lambda kv: (-kv[1], kv[0]))
+        rows = [(n, reason) for reason, n in groups]
+        err_console.print(table("rejected hosts by reason", ("hosts", "reason"), rows))
+    if hosts:
+        title = f"a sample of {len(hosts)} of {total} hosts" if partial else "rejected hosts"
+        err_console.print(table(title, ("host", "reason"), sorted(hosts.items())))
+
+
+def vlan_of(port: Mapping[str, Any]) -> str | None:
+    """The VLAN a bound port's VF is programmed with: ``binding:vif_details.vlan``, else the
+    bound profile's ``vlan``; None when unbound or not a VLAN."""
+    details = port.get("binding:vif_details") or {}
+    profile = port.get("binding:profile") or {}
+    for source in (details, profile):
+        value = source.get("vlan") if isinstance(source, Mapping) else None
+        if value not in (None, "", "0", 0):
+            return str(value)
+    return None
+
+
+def physnet_of(port: Mapping[str, Any]) -> str | None:
+    """The physnet of a bound port's device (from its bound ``binding:profile``)."""
+    profile = port.get("binding:profile") or {}
+    value = profile.get("physical_network") if isinstance(profile, Mapping) else None
+    return None if value is None else str(value)

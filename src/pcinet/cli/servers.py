@@ -1,0 +1,152 @@
+"""``pcinet server create|list|show|delete``: boot servers with PCI ports on a controller.
+
+``server create`` schedules the host and the exact devices in one call and prints, for each
+port, the VF it got, the VF's physnet and the VLAN it is programmed with. When no host fits
+it prints every rejected host with its reason (on stderr) and exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+
+from pcinet.cli.output import console, fail
+from pcinet.cli.remote import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    connect,
+    parse_key_values,
+    physnet_of,
+    print_rejections,
+    resolve,
+    show,
+    table,
+    vlan_of,
+)
+from pcinet.client import DEFAULT_URL, ApiError, Json
+
+server_app = typer.Typer(help="Servers: create, list, show, delete.", no_args_is_help=True)
+
+
+def print_server(server: Mapping[str, Any]) -> None:
+    """Host and status, then each port: id, VF address, physnet, VLAN, status."""
+    console.print(
+        f"server [bold]{server.get('name')}[/] ({server.get('id')}) on host "
+        f"[bold]{server.get('host')}[/], status {server.get('status')}"
+    )
+    ports = server.get("ports") or []
+    if ports:
+        rows = [
+            (
+                p.get("id"),
+                p.get("pci_slot"),
+                physnet_of(p),
+                vlan_of(p),
+                p.get("mac_address"),
+                p.get("status"),
+            )
+            for p in ports
+        ]
+        columns = ("port", "VF address", "physnet", "VLAN", "MAC", "status")
+        console.print(table("ports", columns, rows))
+    aliases = [d for d in server.get("pci_devices") or [] if d.get("alias")]
+    if aliases:
+        alias_rows = [(d.get("alias"), d.get("address")) for d in aliases]
+        console.print(table("alias devices", ("alias", "address"), alias_rows))
+
+
+@server_app.command("create")
+def create(
+    *,
+    name: Annotated[str, typer.Argument(help="Server name.")],
+    vcpus: Annotated[int, typer.Option("--vcpus", min=1, help="Flavor vCPUs.")],
+    memory_mb: Annotated[int, typer.Option("--memory-mb", min=1, help="Flavor memory (MB).")],
+    extra_specs: Annotated[
+        list[str] | None,
+        typer.Option("--extra-spec", help="Flavor extra spec key=value, repeated."),
+    ] = None,
+    ports: Annotated[
+        list[str] | None, typer.Option("--port", help="Port id or name, repeated, in order.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Boot a server: pick the host and its devices, claim them and bind the ports."""
+    with connect(url, token, as_json=as_json) as client:
+        flavor: Json = {
+            "vcpus": vcpus,
+            "memory_mb": memory_mb,
+            "extra_specs": parse_key_values(extra_specs or [], "--extra-spec"),
+        }
+        port_ids = [resolve(p, "port", client.list_ports) for p in ports or []]
+        try:
+            server = client.create_server(name, flavor, port_ids)
+        except ApiError as exc:
+            if not as_json:
+                print_rejections(exc)
+            fail(exc, as_json=as_json)
+    show(server, as_json=as_json, render=lambda: print_server(server))
+
+
+@server_app.command("list")
+def list_(
+    *,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="BUILD, ACTIVE, ERROR.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Admin.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the servers the caller sees."""
+    with connect(url, token, as_json=as_json) as client:
+        servers = client.list_servers(name=name, status=status, host=host)
+    rows = [
+        (
+            s.get("id"),
+            s.get("name"),
+            s.get("host"),
+            s.get("status"),
+            ", ".join(str(p.get("pci_slot")) for p in s.get("ports") or [] if p.get("pci_slot")),
+        )
+        for s in servers
+    ]
+    columns = ("id", "name", "host", "status", "VFs")
+    show(servers, as_json=as_json, render=lambda: console.print(table(None, columns, rows)))
+
+
+@server_app.command("show")
+def show_(
+    *,
+    server: Annotated[str, typer.Argument(help="Server id or name.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a server: its host and, per port, VF, physnet and VLAN."""
+    with connect(url, token, as_json=as_json) as client:
+        data = client.get_server(resolve(server, "server", client.list_servers))
+    show(data, as_json=as_json, render=lambda: print_server(data))
+
+
+@server_app.command("delete")
+def delete(
+    *,
+    server: Annotated[str, typer.Argument(help="Server id or name.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a server: its devices and compute are released, its ports unbound."""
+    with connect(url, token, as_json=as_json) as client:
+        server_id = resolve(server, "server", client.list_servers)
+        client.delete_server(server_id)
+    show(
+        {"id": server_id, "deleted": True},
+        as_json=as_json,
+        render=lambda: console.print(f"deleted server {server_id}"),
+    )

@@ -1,0 +1,2 @@
+"""``pcinet demo``: the seed scenario on a real controller, and what a physnet-blind
+scheduler would have done with the same requests (``blind``)."""
