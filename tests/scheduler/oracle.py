@@ -49,7 +49,7 @@ def device_ok(host: Host, dev: PciDevice, pci: PciRequest, cells: tuple[int, ...
 
 
 def feasible(host: Host, req: PlacementRequest) -> bool:
-    if host.disabled or host.vcpus < req.vcpus or host.memory_mb < req.memory_mb:
+    if host.disabled or host.down or host.vcpus < req.vcpus or host.memory_mb < req.memory_mb:
         return False
     inventory = Inventory(host.devices)
     free = inventory.free_devices()

@@ -89,7 +89,7 @@ def test_heartbeats_and_staleness(sessions: sessionmaker[Session]) -> None:
     assert record.heartbeat_at is not None and record.heartbeat_at >= before
     assert not record.is_stale(record.heartbeat_at + timedelta(seconds=119), 120)
     assert record.is_stale(record.heartbeat_at + timedelta(seconds=121), 120)
-    assert record.to_host(stale=True).disabled
+    assert record.to_host(stale=True).down and not record.to_host(stale=True).disabled
     with UnitOfWork(sessions, readonly=True) as session:
         assert hosts.heartbeats(session) == {"h1": record.heartbeat_at}
         assert hosts.heartbeats(session, since=record.heartbeat_at) == {}

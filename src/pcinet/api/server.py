@@ -39,7 +39,10 @@ def background(
     controller: Controller | None = None,
 ) -> Iterator[str]:
     """Serve in a daemon thread; yield the base URL once ``/healthz`` answers; stop on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: accepted sockets inherit the protocol number, and asyncio sets
+    # TCP_NODELAY only on IPPROTO_TCP sockets; without it every keep-alive request waits
+    # ~40 ms on Nagle and delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port or 0))  # bound here, so parallel runs cannot race for a port
     port = sock.getsockname()[1]

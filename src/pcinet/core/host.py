@@ -31,3 +31,5 @@ class Host:
     cells: tuple[HostCell, ...] = ()
     devices: tuple[PciDevice, ...] = ()
     disabled: bool = False
+    # No heartbeat within the timeout: not scheduled either, but reported as down.
+    down: bool = False

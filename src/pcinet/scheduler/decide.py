@@ -28,6 +28,7 @@ from pcinet.core.pci import address_to_int, int_to_address
 from pcinet.core.request import PciRequest
 from pcinet.scheduler.filters import (
     HOST_DISABLED,
+    HOST_DOWN,
     PCI_MISSING,
     HostFit,
     MatchCache,
@@ -241,9 +242,12 @@ def _group_rejections(
     """Hosts ruled out without being looked at, as groups: disabled hosts, and hosts that
     the index shows lack a device, attributed to the first request that rules them out."""
     live = {h.hid for h in snapshot}
-    disabled = live - snapshot.enabled - walked
+    off = live - snapshot.enabled - walked
+    disabled = {h for h in off if snapshot.hosts[h].disabled}
     if disabled:
         yield Rejection(HOST_DISABLED, "host is disabled"), disabled
+    if off - disabled:
+        yield Rejection(HOST_DOWN, "host is down (no heartbeat within the timeout)"), off - disabled
     remaining = snapshot.enabled - walked
     for pci, sets in zip(request.pci, per_request, strict=True):
         if not remaining:

@@ -26,6 +26,7 @@ MAX_CELL_MAPPINGS = 24
 
 # Stable reason codes (metrics and grouping use them; messages may be reworded).
 HOST_DISABLED = "host.disabled"
+HOST_DOWN = "host.down"
 NOT_ENOUGH_VCPUS = "compute.vcpus"
 NOT_ENOUGH_MEMORY = "compute.memory"
 NUMA_TOPOLOGY = "numa.topology"

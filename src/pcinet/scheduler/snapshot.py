@@ -109,6 +109,7 @@ class HostState:
     cells: list[CellState]
     pools: list[Pool]
     disabled: bool = False
+    down: bool = False
     # address int -> (pool index, bit)
     slots: dict[int, tuple[int, int]] = field(default_factory=dict)
     # PF address int -> index of its PF pool (assignable PFs only)
@@ -201,6 +202,7 @@ class Snapshot:
             cells=[CellState(c.id, c.vcpus, c.memory_mb, c.socket) for c in host.cells],
             pools=pools,
             disabled=host.disabled,
+            down=host.down,
         )
         for i, pool in enumerate(pools):
             for bit, addr in enumerate(pool.members):
@@ -230,6 +232,12 @@ class Snapshot:
         state.disabled = disabled
         self._reindex(state)
 
+    def set_down(self, name: str, down: bool) -> None:
+        """A host whose heartbeat is stale is not scheduled (and is reported as down)."""
+        state = self.hosts[self.by_name[name]]
+        state.down = down
+        self._reindex(state)
+
     # -- index ---------------------------------------------------------------------------
 
     def _unindex(self, state: HostState) -> None:
@@ -241,7 +249,7 @@ class Snapshot:
         self.enabled.discard(state.hid)
 
     def _reindex(self, state: HostState) -> None:
-        if state.disabled:
+        if state.disabled or state.down:
             self._unindex(state)
             return
         self.enabled.add(state.hid)

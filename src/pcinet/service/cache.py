@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,6 +55,7 @@ class Reservation:
     host: str
     host_id: str
     seen_generation: int
+    epoch: int
     devices: tuple[tuple[PciDevice, ...], ...]
     device_ids: tuple[tuple[str, ...], ...]
     vcpus: int
@@ -85,6 +87,9 @@ class SnapshotCache:
         self._horizon = 0
         self._records: dict[str, HostRecord] = {}
         self._generation: dict[str, int] = {}
+        # Bumped whenever a host's state is replaced from the database (see ``claiming``).
+        self._epoch: dict[str, int] = {}
+        self._host_locks: dict[str, threading.Lock] = {}
         self._beats: dict[str, datetime | None] = {}
         self._stale: set[str] = set()
         self._physnets: dict[str, frozenset[str | None]] = {}
@@ -173,7 +178,7 @@ class SnapshotCache:
             self._stale.add(name)
         else:
             self._stale.discard(name)
-        self.snapshot.set_disabled(name, self._records[name].disabled or stale)
+        self.snapshot.set_down(name, stale)
 
     def _put(self, record: HostRecord, *, force: bool) -> int:
         held = self._generation.get(record.name)
@@ -192,6 +197,7 @@ class SnapshotCache:
         self.snapshot.add_host(record.to_host(stale=stale))
         self._records[record.name] = record
         self._generation[record.name] = record.generation
+        self._epoch[record.name] = self._epoch.get(record.name, 0) + 1
         physnets = frozenset(
             d.tags["physical_network"]
             for d in record.devices
@@ -229,6 +235,7 @@ class SnapshotCache:
                 host=placement.host,
                 host_id=record.id,
                 seen_generation=self._generation[placement.host],
+                epoch=self._epoch[placement.host],
                 devices=tuple(tuple(by_address[a] for a in group) for group in placement.devices),
                 device_ids=tuple(
                     tuple(record.device_ids[a] for a in group) for group in placement.devices
@@ -239,10 +246,33 @@ class SnapshotCache:
                 decision=decision,
             )
 
-    def committed(self, reservation: Reservation, generation: int) -> None:
-        """The claim of ``reservation`` committed; the host is now at ``generation``."""
+    @contextmanager
+    def claiming(self, reservation: Reservation) -> Iterator[int]:
+        """Serialise this process's claims on the reservation's host, and yield the
+        generation the claim must compare-and-swap against.
+
+        Two requests of this process may reserve devices on one host at once, both seeing
+        generation g. Once the first commits (g+1), the second is still valid: it was
+        decided on a snapshot that already held the first's reservation. So, as long as the
+        host's state was not replaced from the database since the reservation (its epoch
+        is unchanged), the claim expects the generation this process last committed or
+        released; otherwise the one it saw (and most likely loses, and retries). Call
+        ``committed`` inside the block."""
         with self._lock:
-            if self._generation.get(reservation.host) == reservation.seen_generation:
+            lock = self._host_locks.setdefault(reservation.host, threading.Lock())
+        with lock:
+            with self._lock:
+                if self._epoch.get(reservation.host) == reservation.epoch:
+                    seen = self._generation[reservation.host]
+                else:
+                    seen = reservation.seen_generation
+            yield seen
+
+    def committed(self, reservation: Reservation, seen: int, generation: int) -> None:
+        """The claim of ``reservation``, made against generation ``seen``, committed; the
+        host is now at ``generation``."""
+        with self._lock:
+            if self._generation.get(reservation.host) == seen:
                 self._generation[reservation.host] = generation
 
     def failed(self, reservation: Reservation) -> None:

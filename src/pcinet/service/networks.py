@@ -150,10 +150,19 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                 )
                 rows = store_networks.segments_of(session, [row.id])[row.id]
                 return network_view(row, rows, caller)
-        except SegmentInUse:
+        except SegmentInUse as exc:
             if explicit or attempt == ALLOCATION_ATTEMPTS - 1:
-                raise
+                raise SegmentInUse(exc.message, field=_clash_field(data, segments)) from None
     raise AssertionError("unreachable")
+
+
+def _clash_field(data: dict[str, Any], segments: tuple[Segment, ...]) -> str:
+    """The property a taken segment came from, as the caller sent it."""
+    if "segments" in data or not segments:
+        return "network.segments"
+    if segments[0].network_type is NetworkType.FLAT:
+        return "network.provider:physical_network"
+    return "network.provider:segmentation_id"
 
 
 def _visible(caller: Caller, row: NetworkRow | None, network_id: str) -> NetworkRow:

@@ -207,8 +207,10 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
             continue
         attempts += 1
         try:
-            with ctl.core_unit() as conn:
-                generation, ports = _commit(conn, plan, outcome, server)
+            with ctl.cache.claiming(outcome) as seen:
+                with ctl.core_unit() as conn:
+                    generation, ports = _commit(conn, plan, outcome, server, seen)
+                ctl.cache.committed(outcome, seen, generation)
         except ConcurrentUpdate:
             ctl.cache.conflicts += 1
             ctl.cache.failed(outcome)
@@ -220,12 +222,11 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
         except BaseException:
             ctl.cache.failed(outcome)
             raise
-        ctl.cache.committed(outcome, generation)
         return _created_view(plan, outcome, server, ports)
 
 
 def _commit(
-    session: Executor, plan: _Plan, res: Reservation, server: NewServer
+    session: Executor, plan: _Plan, res: Reservation, server: NewServer, seen: int
 ) -> tuple[int, list[sa.Row[Any]]]:
     """Claim, bind, record VF state; return the host's new generation and the bound port
     rows in the server's port order."""
@@ -241,7 +242,7 @@ def _commit(
     generation = claim(
         session,
         host_id=res.host_id,
-        seen_generation=res.seen_generation,
+        seen_generation=seen,
         server=replace(server, status="BUILD" if vf_ports else "ACTIVE"),
         devices=[(d, r) for r, ids in enumerate(res.device_ids) for d in ids],
         vcpus=res.vcpus,
@@ -267,6 +268,7 @@ def _commit(
                 "binding_profile": dict(binding.profile),
                 "segment_id": segment_id,
                 "pci_address": address,
+                "device_position": index,
             },
         )
         if binding.vif_type == VIF_TYPE_VF:
@@ -283,7 +285,11 @@ def _commit(
                 session,
                 port.id,
                 server_id=server.id,
-                binding={"binding_host_id": res.host, "binding_vif_type": VIF_TYPE_NORMAL},
+                binding={
+                    "binding_host_id": res.host,
+                    "binding_vif_type": VIF_TYPE_NORMAL,
+                    "device_position": index,
+                },
             )
     return generation, [bound[i] for i in range(len(plan.ports))]
 
@@ -410,7 +416,9 @@ def list_servers(
         by_server: dict[str, list[PortRow]] = {i: [] for i in ids}
         if ids:
             for port in session.scalars(
-                sa.select(PortRow).where(PortRow.device_id.in_(ids)).order_by(PortRow.created_at)
+                sa.select(PortRow)
+                .where(PortRow.device_id.in_(ids))
+                .order_by(PortRow.device_position, PortRow.created_at)
             ):
                 by_server[port.device_id or ""].append(port)
         devices = _pci_devices(session, rows)

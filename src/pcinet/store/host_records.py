@@ -60,14 +60,15 @@ class HostRecord:
         return self.heartbeat_at is None or now - self.heartbeat_at > timedelta(seconds=timeout_s)
 
     def to_host(self, *, stale: bool = False) -> Host:
-        """The scheduler's view: free compute, devices with status; disabled if ``stale``."""
+        """The scheduler's view: free compute, devices with status; down if ``stale``."""
         return Host(
             name=self.name,
             vcpus=self.vcpus - self.vcpus_used,
             memory_mb=self.memory_mb - self.memory_used_mb,
             cells=self.free_cells(),
             devices=self.devices,
-            disabled=self.disabled or stale,
+            disabled=self.disabled,
+            down=stale,
         )
 
 

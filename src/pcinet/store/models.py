@@ -234,6 +234,8 @@ class Port(Base):
     min_tx_rate: Mapped[int | None]
     max_tx_rate: Mapped[int | None]
     numa_affinity_policy: Mapped[str | None] = mapped_column(sa.String(16))
+    # The port's position among its server's ports (the guest's NIC order).
+    device_position: Mapped[int | None]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 

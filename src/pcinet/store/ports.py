@@ -25,6 +25,7 @@ BINDING_FIELDS = (
     "binding_profile",
     "segment_id",
     "pci_address",
+    "device_position",
 )
 
 
@@ -73,8 +74,12 @@ def list_ports(
     device_id: str | None = None,
     ids: Sequence[str] | None = None,
 ) -> list[Port]:
-    """Ports matching every filter given, oldest first."""
-    query = sa.select(Port).order_by(Port.created_at, Port.id)
+    """Ports matching every filter given, oldest first; a server's ports (``device_id``) in
+    the server's order."""
+    query = sa.select(Port)
+    if device_id is not None:
+        query = query.order_by(Port.device_position)
+    query = query.order_by(Port.created_at, Port.id)
     if project_id is not None:
         query = query.where(Port.project_id == project_id)
     if network_id is not None:
