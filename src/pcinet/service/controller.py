@@ -69,9 +69,9 @@ class Controller:
     def unit(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, readonly=readonly)
 
-    def core_unit(self, *, readonly: bool = False) -> CoreUnit:
+    def core_unit(self, *, autocommit: bool = False) -> CoreUnit:
         """A unit of work on a bare connection, for the placement hot path."""
-        return CoreUnit(self.engine, readonly=readonly)
+        return CoreUnit(self.engine, autocommit=autocommit)
 
     def next_seed(self) -> int:
         with self._seed_lock:

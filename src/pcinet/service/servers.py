@@ -192,7 +192,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     # The ports and networks are read once, outside the claim's transaction: a network's
     # segments never change, and whether a port is still free is re-checked atomically
     # when it is bound (PortInUse).
-    with ctl.core_unit(readonly=True) as conn:
+    with ctl.core_unit(autocommit=True) as conn:  # one statement (two with an alias)
         plan = _prepare(ctl, caller, conn, parsed)
     refreshed = False
     attempts = 0

@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
-# Execution option read by the SQLite "begin" hook: a deferred BEGIN instead of IMMEDIATE.
+# Execution options read by the SQLite "begin" hook: a deferred BEGIN instead of IMMEDIATE;
+# no BEGIN at all (each statement is its own transaction).
 READONLY_OPTION = "pcinet_readonly"
+AUTOCOMMIT_OPTION = "pcinet_autocommit"
 # Any constant will do; all pcinet replicas must agree on it.
 _UPGRADE_LOCK_KEY = 0x70636E6574
 
@@ -88,7 +90,10 @@ class _WriterLock:
         self._lock = threading.Lock()
 
     def begin(self, conn: Connection) -> None:
-        if conn.get_execution_options().get(READONLY_OPTION, False):
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT_OPTION, False):
+            return
+        if options.get(READONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
         if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
@@ -115,6 +120,14 @@ def readonly_options(bind: Engine | Connection) -> dict[str, Any]:
     if bind.dialect.name == "postgresql":
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
     return {READONLY_OPTION: True}
+
+
+def autocommit_options(bind: Engine | Connection) -> dict[str, Any]:
+    """Execution options under which every statement is its own transaction (no BEGIN and
+    COMMIT round trips): for single-statement reads on a hot path."""
+    if bind.dialect.name == "postgresql":
+        return {"isolation_level": "AUTOCOMMIT"}
+    return {AUTOCOMMIT_OPTION: True}
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -15,7 +15,7 @@ from types import TracebackType
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pcinet.store.db import readonly_options
+from pcinet.store.db import autocommit_options, readonly_options
 
 
 class UnitOfWork:
@@ -77,18 +77,21 @@ class CoreUnit:
     """A unit of work on a bare Core connection, for the hot paths (placing a server):
     the same all-or-nothing transaction as ``UnitOfWork`` (SQLite: BEGIN IMMEDIATE), without
     the ORM session's bookkeeping. The store functions that take an ``Executor`` work in it.
+
+    With ``autocommit``, there is no transaction: each statement is its own (and sees its
+    own snapshot), which saves the BEGIN and COMMIT of a single-statement read.
     """
 
-    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+    def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
         self._engine = engine
-        self.readonly = readonly
+        self.autocommit = autocommit
         self._conn: Connection | None = None
 
     def __enter__(self) -> Connection:
         conn = self._engine.connect()
         try:
-            if self.readonly:
-                conn = conn.execution_options(**readonly_options(self._engine))
+            if self.autocommit:
+                conn = conn.execution_options(**autocommit_options(self._engine))
             conn.begin()
         except BaseException:
             conn.close()
@@ -105,8 +108,8 @@ class CoreUnit:
         conn = self._conn
         assert conn is not None, "__exit__ without __enter__"
         try:
-            if exc_type is None and (not self.readonly or conn.dialect.name == "postgresql"):
-                conn.commit()  # see UnitOfWork._enforced_readonly
+            if exc_type is None:
+                conn.commit()
             else:
                 conn.rollback()
         finally:
