@@ -8,8 +8,18 @@ from typing import Annotated, Any
 import typer
 
 from pcinet.cli.output import console
-from pcinet.cli.remote import JsonOption, TokenOption, UrlOption, connect, show, table
-from pcinet.client import DEFAULT_URL
+from pcinet.cli.remote import (
+    Answer,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    add_show_command,
+    add_target_command,
+    connect,
+    show_rows,
+    table,
+)
+from pcinet.client import DEFAULT_URL, Client
 
 host_app = typer.Typer(
     help="Compute hosts (admin): list, show, disable, enable.", no_args_is_help=True
@@ -28,8 +38,24 @@ DEVICE_COLUMNS = (
 )
 
 
+HOST_ARGUMENT = ("name", "Host name.")
+HOST_COLUMNS = ("host", "state", "alive", "vCPUs used", "memory used (MB)", "devices free")
+
+
 def _used(host: Mapping[str, Any], used: str, total: str) -> str:
     return f"{host.get(used, '?')}/{host.get(total, '?')}"
+
+
+def host_row(host: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A host in a list: its state and what of its capacity is used."""
+    return (
+        host.get("name"),
+        "disabled" if host.get("disabled") else "enabled",
+        host.get("alive"),
+        _used(host, "vcpus_used", "vcpus"),
+        _used(host, "memory_used_mb", "memory_mb"),
+        f"{host.get('devices_free')}/{host.get('device_count')}",
+    )
 
 
 def print_host(host: Mapping[str, Any]) -> None:
@@ -74,61 +100,29 @@ def list_(
     """List the hosts with their free capacity."""
     with connect(url, token, as_json=as_json) as client:
         hosts = client.list_hosts(disabled=disabled)
-    rows = [
-        (
-            h.get("name"),
-            "disabled" if h.get("disabled") else "enabled",
-            h.get("alive"),
-            _used(h, "vcpus_used", "vcpus"),
-            _used(h, "memory_used_mb", "memory_mb"),
-            f"{h.get('devices_free')}/{h.get('device_count')}",
-        )
-        for h in hosts
-    ]
-    columns = ("host", "state", "alive", "vCPUs used", "memory used (MB)", "devices free")
-    show(hosts, as_json=as_json, render=lambda: console.print(table(None, columns, rows)))
+    show_rows(hosts, HOST_COLUMNS, host_row, as_json=as_json)
 
 
-@host_app.command("show")
-def show_(
-    *,
-    name: Annotated[str, typer.Argument(help="Host name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show a host: every device with its physnet, status and the server holding it."""
-    with connect(url, token, as_json=as_json) as client:
-        host = client.get_host(name)
-    show(host, as_json=as_json, render=lambda: print_host(host))
+add_show_command(
+    host_app,
+    "host",
+    "Show a host: every device with its physnet, status and the server holding it.",
+    get=Client.get_host,
+    render=print_host,
+    argument=HOST_ARGUMENT,
+)
 
 
-def _set_disabled(name: str, disabled: bool, url: str, token: str | None, as_json: bool) -> None:
-    with connect(url, token, as_json=as_json) as client:
-        host = client.set_host_disabled(name, disabled)
+def _add_state_command(command: str, disabled: bool, doc: str) -> None:
+    """Register ``disable`` or ``enable``: set the host's ``disabled`` and say so."""
     word = "disabled" if disabled else "enabled"
-    show(host, as_json=as_json, render=lambda: console.print(f"host {name} {word}"))
+
+    def act(client: Client, name: str) -> Answer:
+        host = client.set_host_disabled(name, disabled)
+        return host, lambda: console.print(f"host {name} {word}")
+
+    add_target_command(host_app, command, doc, HOST_ARGUMENT, act)
 
 
-@host_app.command("disable")
-def disable(
-    *,
-    name: Annotated[str, typer.Argument(help="Host name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Stop scheduling servers to a host (its servers stay)."""
-    _set_disabled(name, True, url, token, as_json)
-
-
-@host_app.command("enable")
-def enable(
-    *,
-    name: Annotated[str, typer.Argument(help="Host name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Schedule servers to a host again."""
-    _set_disabled(name, False, url, token, as_json)
+_add_state_command("disable", True, "Stop scheduling servers to a host (its servers stay).")
+_add_state_command("enable", False, "Schedule servers to a host again.")

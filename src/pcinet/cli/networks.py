@@ -10,21 +10,23 @@ from typing import Annotated, Any
 
 import typer
 
-from pcinet.cli.output import console
 from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
     UrlOption,
+    add_delete_command,
+    add_show_command,
     connect,
     print_fields,
-    resolve,
     show,
-    table,
+    show_rows,
 )
-from pcinet.client import DEFAULT_URL, Json
+from pcinet.client import DEFAULT_URL, Client, Json
 from pcinet.core.errors import InvalidInput
 
 network_app = typer.Typer(help="Networks: create, list, show, delete.", no_args_is_help=True)
+
+NETWORK_COLUMNS = ("id", "name", "project", "shared", "status", "segments")
 
 
 def parse_segment(text: str) -> Json:
@@ -69,6 +71,17 @@ def provider_summary(network: Mapping[str, Any]) -> str:
         ]
         parts.append(" ".join(words))
     return "; ".join(parts) or "-"
+
+
+def network_row(network: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        network.get("id"),
+        network.get("name"),
+        network.get("project_id"),
+        network.get("shared"),
+        network.get("status"),
+        provider_summary(network),
+    )
 
 
 @network_app.command("create")
@@ -137,49 +150,20 @@ def list_(
     """List the networks the caller sees."""
     with connect(url, token, as_json=as_json) as client:
         networks = client.list_networks(name=name, shared=shared, project_id=project_id)
-    rows = [
-        (
-            n.get("id"),
-            n.get("name"),
-            n.get("project_id"),
-            n.get("shared"),
-            n.get("status"),
-            provider_summary(n),
-        )
-        for n in networks
-    ]
-    columns = ("id", "name", "project", "shared", "status", "segments")
-    show(networks, as_json=as_json, render=lambda: console.print(table(None, columns, rows)))
+    show_rows(networks, NETWORK_COLUMNS, network_row, as_json=as_json)
 
 
-@network_app.command("show")
-def show_(
-    *,
-    network: Annotated[str, typer.Argument(help="Network id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show one network."""
-    with connect(url, token, as_json=as_json) as client:
-        data = client.get_network(resolve(network, "network", client.list_networks))
-    show(data, as_json=as_json, render=lambda: print_fields("network", data))
-
-
-@network_app.command("delete")
-def delete(
-    *,
-    network: Annotated[str, typer.Argument(help="Network id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Delete a network (refused while it has ports: exit 1, ``network_in_use``)."""
-    with connect(url, token, as_json=as_json) as client:
-        network_id = resolve(network, "network", client.list_networks)
-        client.delete_network(network_id)
-    show(
-        {"id": network_id, "deleted": True},
-        as_json=as_json,
-        render=lambda: console.print(f"deleted network {network_id}"),
-    )
+add_show_command(
+    network_app,
+    "network",
+    "Show one network.",
+    get=Client.get_network,
+    lister=Client.list_networks,
+)
+add_delete_command(
+    network_app,
+    "network",
+    "Delete a network (refused while it has ports: exit 1, ``network_in_use``).",
+    delete=Client.delete_network,
+    lister=Client.list_networks,
+)

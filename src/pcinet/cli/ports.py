@@ -6,25 +6,26 @@ id or name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
 
-from pcinet.cli.output import console
 from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
     UrlOption,
+    add_delete_command,
+    add_show_command,
     connect,
     physnet_of,
     print_fields,
     resolve,
     show,
-    table,
+    show_rows,
     vlan_of,
 )
-from pcinet.client import DEFAULT_URL, Json
+from pcinet.client import DEFAULT_URL, Client, Json
 
 port_app = typer.Typer(help="Ports: create, list, show, delete.", no_args_is_help=True)
 
@@ -32,6 +33,7 @@ PORT_COLUMNS = ("id", "name", "network", "vnic", "status", "host", "VF", "physne
 
 
 def port_row(port: Mapping[str, Any], network_names: Mapping[str, str]) -> tuple[Any, ...]:
+    """Where a port is bound (host, VF, physnet, VLAN); its network by name."""
     network_id = str(port.get("network_id"))
     return (
         port.get("id"),
@@ -44,12 +46,6 @@ def port_row(port: Mapping[str, Any], network_names: Mapping[str, str]) -> tuple
         physnet_of(port) if port.get("binding:host_id") else None,
         vlan_of(port),
     )
-
-
-def print_ports(ports: Sequence[Mapping[str, Any]], network_names: Mapping[str, str]) -> None:
-    """One line per port: where it is bound (host, VF, physnet, VLAN); networks by name."""
-    rows = [port_row(p, network_names) for p in ports]
-    console.print(table(None, PORT_COLUMNS, rows, compact=True))
 
 
 @port_app.command("create")
@@ -122,37 +118,20 @@ def list_(
         names: dict[str, str] = {}
         if not as_json and ports:
             names = {str(n["id"]): str(n.get("name") or "") for n in client.list_networks()}
-    show(ports, as_json=as_json, render=lambda: print_ports(ports, names))
+    show_rows(ports, PORT_COLUMNS, lambda p: port_row(p, names), as_json=as_json, compact=True)
 
 
-@port_app.command("show")
-def show_(
-    *,
-    port: Annotated[str, typer.Argument(help="Port id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show one port, with its binding."""
-    with connect(url, token, as_json=as_json) as client:
-        data = client.get_port(resolve(port, "port", client.list_ports))
-    show(data, as_json=as_json, render=lambda: print_fields("port", data))
-
-
-@port_app.command("delete")
-def delete(
-    *,
-    port: Annotated[str, typer.Argument(help="Port id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Delete a port (refused while a server uses it: exit 1, ``port_in_use``)."""
-    with connect(url, token, as_json=as_json) as client:
-        port_id = resolve(port, "port", client.list_ports)
-        client.delete_port(port_id)
-    show(
-        {"id": port_id, "deleted": True},
-        as_json=as_json,
-        render=lambda: console.print(f"deleted port {port_id}"),
-    )
+add_show_command(
+    port_app,
+    "port",
+    "Show one port, with its binding.",
+    get=Client.get_port,
+    lister=Client.list_ports,
+)
+add_delete_command(
+    port_app,
+    "port",
+    "Delete a port (refused while a server uses it: exit 1, ``port_in_use``).",
+    delete=Client.delete_port,
+    lister=Client.list_ports,
+)

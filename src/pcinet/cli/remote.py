@@ -1,6 +1,6 @@
 """What every command that talks to a controller shares: the ``--url``, ``--token`` and
-``--json`` options, a client whose errors become the CLI's exit codes, name-or-id lookups
-and small printing helpers.
+``--json`` options, a client whose errors become the CLI's exit codes, name-or-id lookups,
+the ``show`` and ``delete`` commands of a resource, and small printing helpers.
 
 Exit codes (``pcinet.cli.output``): 0 success; 1 the controller said no (``not_found``,
 ``no_valid_host``, ``*_in_use``, ``unauthorized``, ...) or could not be reached; 2 bad
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,7 @@ from rich import box
 from rich.table import Table
 
 from pcinet.cli.output import console, err_console, fail, print_json
-from pcinet.client import ApiError, Client, Json
+from pcinet.client import DEFAULT_URL, ApiError, Client, Json
 from pcinet.core.errors import InvalidInput, PcinetError
 
 UrlOption = Annotated[
@@ -31,6 +32,11 @@ TokenOption = Annotated[
     typer.Option("--token", envvar="PCINET_TOKEN", help="Bearer token.", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON, for scripts.")]
+
+Getter = Callable[[Client, str], Json]  # Client.get_network, ...
+Deleter = Callable[[Client, str], None]  # Client.delete_network, ...
+Lister = Callable[..., list[Json]]  # Client.list_networks, ...: (client, **filters)
+Answer = tuple[Any, Callable[[], None]]  # a command's data (for --json) and how to print it
 
 
 @contextmanager
@@ -63,6 +69,75 @@ def resolve(
     return name_or_id
 
 
+def add_target_command(
+    app: typer.Typer,
+    command: str,
+    doc: str,
+    argument: tuple[str, str],
+    act: Callable[[Client, str], Answer],
+) -> None:
+    """Register ``command`` on one resource named by its single argument (``argument``: the
+    argument's name and help): ``act`` on it with a client, then print the data it answers
+    as JSON with ``--json``, else with its render."""
+    name, help_text = argument
+    # Typer takes the argument from the default: an Annotated alias could not close over it.
+    target_argument = typer.Argument(help=help_text, metavar=name)
+
+    @app.command(command, help=doc)
+    def target_command(
+        *,
+        target: str = target_argument,
+        url: UrlOption = DEFAULT_URL,
+        token: TokenOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        with connect(url, token, as_json=as_json) as client:
+            data, render = act(client, target)
+        show(data, as_json=as_json, render=render)
+
+
+def add_show_command(
+    app: typer.Typer,
+    word: str,
+    doc: str,
+    *,
+    get: Getter,
+    lister: Lister | None = None,
+    render: Callable[[Json], None] | None = None,
+    argument: tuple[str, str] | None = None,
+) -> None:
+    """Register ``show WORD``: ``get`` the one named (by name or id when ``lister`` is given,
+    else as typed) and print it with ``render`` (default: its properties as a table).
+    ``argument``: the argument's name and help, when not ``WORD`` / "Word id or name."."""
+    draw: Callable[[Json], None] = render or partial(print_fields, word)
+
+    def act(client: Client, target: str) -> Answer:
+        key = target if lister is None else resolve(target, word, partial(lister, client))
+        data = get(client, key)
+        return data, lambda: draw(data)
+
+    add_target_command(app, "show", doc, argument or _id_or_name(word), act)
+
+
+def add_delete_command(
+    app: typer.Typer, word: str, doc: str, *, delete: Deleter, lister: Lister
+) -> None:
+    """Register ``delete WORD``: by name or id; prints ``deleted WORD ID``, or with ``--json``
+    ``{"id": ID, "deleted": true}``."""
+
+    def act(client: Client, target: str) -> Answer:
+        target_id = resolve(target, word, partial(lister, client))
+        delete(client, target_id)
+        deleted = {"id": target_id, "deleted": True}
+        return deleted, lambda: console.print(f"deleted {word} {target_id}")
+
+    add_target_command(app, "delete", doc, _id_or_name(word), act)
+
+
+def _id_or_name(word: str) -> tuple[str, str]:
+    return word, f"{word.capitalize()} id or name."
+
+
 def parse_key_values(items: Sequence[str], option: str) -> dict[str, str]:
     """``k=v`` strings to a dict; an item without ``=`` or with an empty key is bad input."""
     out: dict[str, str] = {}
@@ -80,6 +155,25 @@ def show(data: Any, *, as_json: bool, render: Callable[[], None]) -> None:
         print_json(data)
     else:
         render()
+
+
+def show_rows(
+    items: list[Json],
+    columns: Sequence[str],
+    row: Callable[[Json], Sequence[Any]],
+    *,
+    as_json: bool,
+    compact: bool = False,
+) -> None:
+    """A list command's answer: ``items`` as JSON with ``--json``, else a table of one
+    ``row(item)`` per item."""
+    show(
+        items,
+        as_json=as_json,
+        render=lambda: console.print(
+            table(None, columns, [row(item) for item in items], compact=compact)
+        ),
+    )
 
 
 def table(

@@ -17,18 +17,35 @@ from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
     UrlOption,
+    add_delete_command,
+    add_show_command,
     connect,
     parse_key_values,
     physnet_of,
     print_rejections,
     resolve,
     show,
+    show_rows,
     table,
     vlan_of,
 )
-from pcinet.client import DEFAULT_URL, ApiError, Json
+from pcinet.client import DEFAULT_URL, ApiError, Client, Json
 
 server_app = typer.Typer(help="Servers: create, list, show, delete.", no_args_is_help=True)
+
+SERVER_COLUMNS = ("id", "name", "host", "status", "VFs")
+
+
+def server_row(server: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A server in a list: its host, status and the VFs of its ports."""
+    ports = server.get("ports") or []
+    return (
+        server.get("id"),
+        server.get("name"),
+        server.get("host"),
+        server.get("status"),
+        ", ".join(str(p.get("pci_slot")) for p in ports if p.get("pci_slot")),
+    )
 
 
 def print_server(server: Mapping[str, Any]) -> None:
@@ -105,48 +122,21 @@ def list_(
     """List the servers the caller sees."""
     with connect(url, token, as_json=as_json) as client:
         servers = client.list_servers(name=name, status=status, host=host)
-    rows = [
-        (
-            s.get("id"),
-            s.get("name"),
-            s.get("host"),
-            s.get("status"),
-            ", ".join(str(p.get("pci_slot")) for p in s.get("ports") or [] if p.get("pci_slot")),
-        )
-        for s in servers
-    ]
-    columns = ("id", "name", "host", "status", "VFs")
-    show(servers, as_json=as_json, render=lambda: console.print(table(None, columns, rows)))
+    show_rows(servers, SERVER_COLUMNS, server_row, as_json=as_json)
 
 
-@server_app.command("show")
-def show_(
-    *,
-    server: Annotated[str, typer.Argument(help="Server id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show a server: its host and, per port, VF, physnet and VLAN."""
-    with connect(url, token, as_json=as_json) as client:
-        data = client.get_server(resolve(server, "server", client.list_servers))
-    show(data, as_json=as_json, render=lambda: print_server(data))
-
-
-@server_app.command("delete")
-def delete(
-    *,
-    server: Annotated[str, typer.Argument(help="Server id or name.")],
-    url: UrlOption = DEFAULT_URL,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Delete a server: its devices and compute are released, its ports unbound."""
-    with connect(url, token, as_json=as_json) as client:
-        server_id = resolve(server, "server", client.list_servers)
-        client.delete_server(server_id)
-    show(
-        {"id": server_id, "deleted": True},
-        as_json=as_json,
-        render=lambda: console.print(f"deleted server {server_id}"),
-    )
+add_show_command(
+    server_app,
+    "server",
+    "Show a server: its host and, per port, VF, physnet and VLAN.",
+    get=Client.get_server,
+    lister=Client.list_servers,
+    render=print_server,
+)
+add_delete_command(
+    server_app,
+    "server",
+    "Delete a server: its devices and compute are released, its ports unbound.",
+    delete=Client.delete_server,
+    lister=Client.list_servers,
+)
