@@ -276,7 +276,10 @@ class SnapshotCache:
                 self._generation[reservation.host] = generation
 
     def failed(self, reservation: Reservation) -> None:
-        """The claim of ``reservation`` did not commit: reload its host from the database."""
+        """The claim of ``reservation`` did not commit: catch up with the change feed (a
+        lost race usually means other replicas' claims this view has not seen yet, on
+        other hosts too) and reload its host from the database."""
+        self.refresh()
         self.reload_host(reservation.host)
 
     def released(

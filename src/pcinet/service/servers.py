@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,10 +43,11 @@ from pcinet.store import ports as store_ports
 from pcinet.store import servers as store_servers
 from pcinet.store import vf_states
 from pcinet.store.aliases import list_aliases
-from pcinet.store.claims import NewServer, claim, release
+from pcinet.store.claims import NewServer, release
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
 from pcinet.store.models import Allocation, Device, Server
 from pcinet.store.models import Port as PortRow
+from pcinet.store.placements import PortAttach, VfDesired, place, single_statement
 from pcinet.store.uow import Executor
 
 SERVER_KEYS = ("name", "flavor", "ports", "description")
@@ -207,8 +209,9 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
             continue
         attempts += 1
         try:
+            alone = single_statement(ctl.engine.dialect.name, outcome.device_ids)
             with ctl.cache.claiming(outcome) as seen:
-                with ctl.core_unit() as conn:
+                with ctl.core_unit(autocommit=alone) as conn:
                     generation, ports = _commit(conn, plan, outcome, server, seen)
                 ctl.cache.committed(outcome, seen, generation)
         except ConcurrentUpdate:
@@ -226,72 +229,69 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
 
 
 def _commit(
-    session: Executor, plan: _Plan, res: Reservation, server: NewServer, seen: int
-) -> tuple[int, list[sa.Row[Any]]]:
-    """Claim, bind, record VF state; return the host's new generation and the bound port
-    rows in the server's port order."""
-    vf_ports = 0
-    bindings: list[tuple[int, PortBinding, str]] = []
+    conn: Executor, plan: _Plan, res: Reservation, server: NewServer, seen: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Bind every port (a device that cannot reach its segment is a ConsistencyError), then
+    claim, attach and record the VF states at once (``store.placements.place``); return the
+    host's new generation and the views of the server's ports, in its order."""
+    attached: dict[int, dict[str, Any]] = {}
+    vfs: list[VfDesired] = []
     for r, pci in enumerate(plan.request.pci):
-        if pci.kind is RequestKind.PORT:
-            index = int(pci.source)
-            device = res.devices[r][0]
-            binding = bind_port(plan.core_ports[index], plan.networks[index], device)
-            bindings.append((index, binding, device.address))
-            vf_ports += binding.vif_type == VIF_TYPE_VF
-    generation = claim(
-        session,
+        if pci.kind is not RequestKind.PORT:
+            continue
+        index = int(pci.source)
+        port, device = plan.ports[index], res.devices[r][0]
+        binding = bind_port(plan.core_ports[index], plan.networks[index], device)
+        seg = binding.segment
+        attached[index] = {
+            "binding_host_id": res.host,
+            "binding_vif_type": binding.vif_type,
+            "binding_vif_details": dict(binding.vif_details),
+            "binding_profile": dict(binding.profile),
+            "segment_id": plan.segment_ids[port.network_id][
+                (seg.network_type.value, seg.physical_network, seg.segmentation_id)
+            ],
+            "pci_address": device.address,
+            "device_position": index,
+            "status": "BUILD" if binding.vif_type == VIF_TYPE_VF else "ACTIVE",
+        }
+        if binding.vif_type == VIF_TYPE_VF:
+            desired = desired_vf_state(port, plan.core_ports[index], binding)
+            vfs.append(VfDesired(device.address, port.id, desired))
+    for index in range(len(plan.ports)):
+        if index not in attached:  # a normal port: attached, for the virtual switch's agent
+            attached[index] = {
+                "binding_host_id": res.host,
+                "binding_vif_type": VIF_TYPE_NORMAL,
+                "device_position": index,
+            }
+    order = sorted(attached)
+    generation = place(
+        conn,
         host_id=res.host_id,
         seen_generation=seen,
-        server=replace(server, status="BUILD" if vf_ports else "ACTIVE"),
+        server=replace(server, status="BUILD" if vfs else "ACTIVE"),
         devices=[(d, r) for r, ids in enumerate(res.device_ids) for d in ids],
         vcpus=res.vcpus,
         memory_mb=res.memory_mb,
         cells=res.cells,
+        ports=[PortAttach(plan.ports[i].id, attached[i]) for i in order],
+        vfs=vfs,
     )
-    bound: dict[int, sa.Row[Any]] = {}
-    for index, binding, address in bindings:
-        port = plan.ports[index]
-        seg = binding.segment
-        segment_id = plan.segment_ids[port.network_id][
-            (seg.network_type.value, seg.physical_network, seg.segmentation_id)
-        ]
-        bound[index] = store_ports.bind_port(
-            session,
-            port.id,
-            server_id=server.id,
-            status="BUILD" if binding.vif_type == VIF_TYPE_VF else "ACTIVE",
-            binding={
-                "binding_host_id": res.host,
-                "binding_vif_type": binding.vif_type,
-                "binding_vif_details": dict(binding.vif_details),
-                "binding_profile": dict(binding.profile),
-                "segment_id": segment_id,
-                "pci_address": address,
-                "device_position": index,
-            },
+    views = [
+        port_view(
+            SimpleNamespace(
+                **{
+                    **plan.ports[i]._mapping,
+                    **attached[i],
+                    "device_id": server.id,
+                    "updated_at": server.created_at,
+                }
+            )
         )
-        if binding.vif_type == VIF_TYPE_VF:
-            vf_states.set_desired(
-                session,
-                host_id=res.host_id,
-                pci_address=address,
-                port_id=port.id,
-                desired=desired_vf_state(port, plan.core_ports[index], binding),
-            )
-    for index, port in enumerate(plan.ports):
-        if index not in bound:  # a normal port: attached, for the virtual switch's agent
-            bound[index] = store_ports.bind_port(
-                session,
-                port.id,
-                server_id=server.id,
-                binding={
-                    "binding_host_id": res.host,
-                    "binding_vif_type": VIF_TYPE_NORMAL,
-                    "device_position": index,
-                },
-            )
-    return generation, [bound[i] for i in range(len(plan.ports))]
+        for i in order
+    ]
+    return generation, views
 
 
 def desired_vf_state(row: Any, port: Port, binding: PortBinding) -> dict[str, Any]:
@@ -308,10 +308,10 @@ def desired_vf_state(row: Any, port: Port, binding: PortBinding) -> dict[str, An
 
 
 def _created_view(
-    plan: _Plan, res: Reservation, server: NewServer, ports: Sequence[sa.Row[Any]]
+    plan: _Plan, res: Reservation, server: NewServer, ports: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
     """The view of a server just created, from what the transaction wrote (no re-read)."""
-    vf_ports = any(p.binding_vif_type == VIF_TYPE_VF for p in ports)
+    vf_ports = any(p["binding:vif_type"] == VIF_TYPE_VF for p in ports)
     aliases = _alias_names(plan.flavor)
     return {
         "id": server.id,
@@ -323,7 +323,7 @@ def _created_view(
         "flavor": dict(plan.flavor),
         "numa_cells": [{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in res.cells],
         "created_at": time_text(server.created_at),
-        "ports": [port_view(p) for p in ports],
+        "ports": list(ports),
         "pci_devices": [
             {
                 "address": d.address,

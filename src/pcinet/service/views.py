@@ -96,8 +96,9 @@ def network_view(network: Network, segments: Sequence[Segment], caller: Caller) 
     return out
 
 
-def port_view(port: Port | sa.Row[Any]) -> dict[str, Any]:
-    """A port from its ORM object or a Core row of the ports table."""
+def port_view(port: Port | sa.Row[Any] | Any) -> dict[str, Any]:
+    """A port from anything with the ports table's columns as attributes (the ORM object,
+    a Core row, a namespace)."""
     bound = port.binding_vif_type is not None
     return {
         "id": port.id,

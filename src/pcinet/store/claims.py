@@ -73,7 +73,7 @@ class Released:
 
 
 @lru_cache(maxsize=64)
-def _update_host(dialect: str, cells: int, *, cas: bool) -> sa.Update:
+def update_host_usage(dialect: str, cells: int, *, cas: bool) -> sa.Update:
     """Add ``p_vcpus``/``p_memory`` and the cell deltas to a host's usage, bump its generation
     and stamp the change; with ``cas``, only ``WHERE generation = :p_seen``."""
     values: dict[str, Any] = {
@@ -90,7 +90,7 @@ def _update_host(dialect: str, cells: int, *, cas: bool) -> sa.Update:
     return stmt.returning(HOST.c.name, HOST.c.generation)
 
 
-_INSERT_SERVER = sa.insert(SRV).values(
+INSERT_SERVER = sa.insert(SRV).values(
     id=sa.bindparam("s_id", type_=ID),
     project_id=sa.bindparam("s_project"),
     name=sa.bindparam("s_name"),
@@ -104,11 +104,10 @@ _INSERT_SERVER = sa.insert(SRV).values(
 )
 
 
-@lru_cache(maxsize=128)
-def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
-    """``INSERT INTO allocations SELECT ...`` for ``count`` devices (params d0.., r0..);
-    ``with_server`` prefixes ``WITH (INSERT INTO servers ...)`` to save a round trip
-    (PostgreSQL only: the foreign key is checked at the end of the whole statement)."""
+def allocation_rows(count: int) -> sa.Select[Any]:
+    """``SELECT`` the allocation rows of ``count`` devices (params d0.., r0..), each re-checked
+    in SQL: on this host, not held, its PF not held, none of its VFs held, its PF not in the
+    same claim."""
     d, p, c, q = DEV.alias("d"), DEV.alias("p"), DEV.alias("c"), DEV.alias("q")
     a, pa, ca = ALLOC.alias("a"), ALLOC.alias("pa"), ALLOC.alias("ca")
     ids = [sa.bindparam(f"d{i}", type_=ID) for i in range(count)]
@@ -130,7 +129,7 @@ def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
             q.c.id.in_(ids), q.c.host_id == d.c.host_id, q.c.address == d.c.parent_address
         )
     )
-    rows = sa.select(
+    return sa.select(
         d.c.id,
         d.c.host_id,
         sa.bindparam("p_server", type_=ID),
@@ -144,10 +143,19 @@ def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
         ~child_held,
         ~parent_claimed,
     )
-    columns = ["device_id", "host_id", "server_id", "request_index", "created_at"]
-    stmt = sa.insert(ALLOC).from_select(columns, rows)
+
+
+ALLOCATION_COLUMNS = ["device_id", "host_id", "server_id", "request_index", "created_at"]
+
+
+@lru_cache(maxsize=128)
+def _insert_allocations(count: int, with_server: bool) -> sa.Insert:
+    """``INSERT INTO allocations SELECT ...`` for ``count`` devices (see ``allocation_rows``);
+    ``with_server`` prefixes ``WITH (INSERT INTO servers ...)`` to save a round trip
+    (PostgreSQL only: the foreign key is checked at the end of the whole statement)."""
+    stmt = sa.insert(ALLOC).from_select(ALLOCATION_COLUMNS, allocation_rows(count))
     if with_server:
-        stmt = stmt.add_cte(_INSERT_SERVER.cte("new_server"))
+        stmt = stmt.add_cte(INSERT_SERVER.cte("new_server"))
     # The DBAPI's rowcount of an INSERT is only kept when asked for.
     return stmt.execution_options(preserve_rowcount=True)
 
@@ -178,9 +186,9 @@ def claim(
     }
     n_cells, deltas = cell_params(cells, +1)
     params.update(deltas)
-    cas = _update_host(conn.dialect.name, n_cells, cas=True)
+    cas = update_host_usage(conn.dialect.name, n_cells, cas=True)
     if conn.execute(cas, params).rowcount != 1:
-        raise _stale(host_id, seen_generation, _generation(conn, host_id))
+        raise stale_error(host_id, seen_generation, host_generation(conn, host_id))
     params.update(
         s_id=server.id,
         s_project=server.project_id,
@@ -191,7 +199,7 @@ def claim(
     )
     merge = bool(devices) and conn.dialect.name == "postgresql"
     if not merge:
-        conn.execute(_INSERT_SERVER, params)
+        conn.execute(INSERT_SERVER, params)
     if devices:
         params["p_server"] = server.id
         for i, (device_id, request_index) in enumerate(devices):
@@ -205,23 +213,23 @@ def claim(
                 "(a device taken, or the server id exists)"
             ) from exc
         if inserted != len(devices):  # a duplicate id also lands here
-            raise _devices_taken(conn, host_id, server.id, [d for d, _ in devices])
+            raise devices_taken(conn, host_id, server.id, [d for d, _ in devices])
     return seen_generation + 1
 
 
-def _generation(conn: Connection, host_id: str) -> int | None:
+def host_generation(conn: Connection, host_id: str) -> int | None:
     query = sa.select(HOST.c.generation).where(HOST.c.id == host_id)
     return conn.execute(query).scalar_one_or_none()
 
 
-def _stale(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
+def stale_error(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
     where = "no longer exists" if now_at is None else f"is at generation {now_at}"
     return ConcurrentUpdate(
         f"host {host_id} changed since generation {seen} (it {where}); refresh and retry"
     )
 
 
-def _devices_taken(
+def devices_taken(
     conn: Connection, host_id: str, server_id: str, wanted: list[str]
 ) -> ConcurrentUpdate:
     got = set(
@@ -265,7 +273,7 @@ def release(session: Session, server_id: str) -> Released | None:
     n_cells, deltas = cell_params(cells, -1)
     params = {"p_host": srv.host_id, "p_vcpus": -srv.vcpus, "p_memory": -srv.memory_mb}
     params.update(p_now=utcnow(), **deltas)
-    stmt = _update_host(conn.dialect.name, n_cells, cas=False)
+    stmt = update_host_usage(conn.dialect.name, n_cells, cas=False)
     name, generation = conn.execute(stmt, params).one()
     conn.execute(sa.update(SRV).where(SRV.c.id == server_id).values(host_id=None))
     return Released(

@@ -1,0 +1,332 @@
+"""A whole placement written at once: the claim, the ports attached to the server, and the
+desired VF states, all or nothing, in the caller's unit of work.
+
+- PostgreSQL: ONE statement, run on its own (autocommit: see ``single_statement``), so a
+  placement costs one round trip. Data-modifying CTEs: the compare-and-swap UPDATE of the
+  host (``h``), the server row and the allocations (only if ``h`` matched, devices
+  re-checked in SQL as in ``claims.claim``), each port's UPDATE (only if still free) and
+  each VF state's upsert. The final SELECT counts what was written and, if the host
+  matched but a device or a port was not written, fails the statement on purpose (a cast
+  of the text ``pcinet-abort:<what>`` to integer), which undoes every CTE; the failure is
+  turned into ConcurrentUpdate or PortInUse. All CTEs see the statement's snapshot; that
+  is safe because every change to a host's allocations bumps its generation, so a claim
+  committed after the snapshot makes ``h`` match no row (READ COMMITTED re-checks the
+  updated row), and the allocations' primary key backs it up.
+- SQLite: ``claims.claim`` and one UPDATE/upsert per port and VF (statements are function
+  calls there, not round trips).
+A mismatch raises (ConcurrentUpdate for the host or its devices, PortInUse for a port
+another server took) and the caller's unit of work rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from pcinet.store.cellsql import CellUse, cell_params
+from pcinet.store.claims import (
+    ALLOC,
+    ALLOCATION_COLUMNS,
+    HOST,
+    SRV,
+    NewServer,
+    allocation_rows,
+    claim,
+    host_generation,
+    stale_error,
+    update_host_usage,
+)
+from pcinet.store.errors import ConcurrentUpdate, PortInUse
+from pcinet.store.models import ID, Port, UtcDateTime, VfState
+from pcinet.store.uow import Executor, connection_of
+
+ABORT_DEVICES = "pcinet-abort:devices"
+ABORT_PORT = "pcinet-abort:port"
+PORTS = cast(sa.Table, Port.__table__)
+VF = cast(sa.Table, VfState.__table__)
+VF_COLUMNS = ("host_id", "pci_address", "port_id", "desired", "action", "generation", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class PortAttach:
+    """Attach port ``port_id`` to the server, setting ``values`` (ports columns: the binding
+    fields, ``status``)."""
+
+    port_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VfDesired:
+    """The state the host's agent must program on VF ``pci_address`` for ``port_id``."""
+
+    pci_address: str
+    port_id: str
+    desired: Mapping[str, Any]
+
+
+def _cast_param(name: str, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    # A parameter in a SELECT list has no type PostgreSQL can infer: say it.
+    return sa.cast(sa.bindparam(name, type_=column.type), column.type)
+
+
+def _port_update(i: int, columns: tuple[str, ...], guard: sa.CTE | None) -> sa.Update:
+    stmt = (
+        sa.update(PORTS)
+        .where(
+            PORTS.c.id == sa.bindparam(f"pp{i}", type_=ID),
+            sa.or_(PORTS.c.device_id.is_(None), PORTS.c.device_id == sa.bindparam("p_server")),
+        )
+        .values(
+            device_id=sa.bindparam("p_server", type_=ID),
+            updated_at=sa.bindparam("p_now", type_=UtcDateTime()),
+            **{c: sa.bindparam(f"pv{i}_{c}", type_=PORTS.c[c].type) for c in columns},
+        )
+    )
+    if guard is not None:
+        stmt = stmt.where(sa.exists(sa.select(1).select_from(guard)))
+    return stmt
+
+
+def _vf_values(i: int) -> list[sa.ColumnElement[Any]]:
+    names = {
+        "host_id": "p_host",
+        "pci_address": f"va{i}",
+        "port_id": f"vp{i}",
+        "desired": f"vd{i}",
+        "action": "v_action",
+        "generation": "v_one",
+        "updated_at": "p_now",
+    }
+    return [_cast_param(names[c], VF.c[c]) for c in VF_COLUMNS]
+
+
+def _vf_conflict(stmt: Any) -> Any:
+    return stmt.on_conflict_do_update(
+        index_elements=[VF.c.host_id, VF.c.pci_address],
+        set_={
+            "port_id": stmt.excluded.port_id,
+            "desired": stmt.excluded.desired,
+            "action": stmt.excluded.action,
+            "generation": VF.c.generation + 1,
+            "reported_status": None,
+            "reported_error": None,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+@lru_cache(maxsize=128)
+def _pg_statement(
+    n_cells: int, n_devices: int, port_columns: tuple[tuple[str, ...], ...], n_vfs: int
+) -> sa.Select[Any]:
+    h = update_host_usage("postgresql", n_cells, cas=True).returning(HOST.c.generation).cte("h")
+    server_values = {
+        "id": "s_id",
+        "project_id": "s_project",
+        "name": "s_name",
+        "host_id": "p_host",
+        "status": "s_status",
+        "vcpus": "p_vcpus",
+        "memory_mb": "p_memory",
+        "flavor": "s_flavor",
+        "cells": "s_cells",
+        "created_at": "p_now",
+    }
+    s = (
+        sa.insert(SRV)
+        .from_select(
+            list(server_values),
+            sa.select(*(_cast_param(p, SRV.c[c]) for c, p in server_values.items())).select_from(h),
+        )
+        .returning(SRV.c.id)
+        .cte("s")
+    )
+    a = (
+        sa.insert(ALLOC)
+        .from_select(
+            ALLOCATION_COLUMNS,
+            allocation_rows(n_devices).where(sa.exists(sa.select(1).select_from(s))),
+        )
+        .returning(ALLOC.c.device_id)
+        .cte("a")
+    )
+    ports = [
+        _port_update(i, cols, s).returning(PORTS.c.id).cte(f"p{i}")
+        for i, cols in enumerate(port_columns)
+    ]
+    vfs = [
+        _vf_conflict(
+            postgresql.insert(VF).from_select(
+                list(VF_COLUMNS), sa.select(*_vf_values(i)).select_from(s)
+            )
+        )
+        .returning(VF.c.host_id)
+        .cte(f"v{i}")
+        for i in range(n_vfs)
+    ]
+    generation = sa.select(h.c.generation).scalar_subquery()
+    allocated = sa.select(sa.func.count()).select_from(a).scalar_subquery()
+    attached = [sa.select(sa.func.count()).select_from(p).scalar_subquery() for p in ports]
+    # Host matched but something was not written: fail the statement, undoing it all.
+    abort = sa.case(
+        (generation.is_(None), sa.literal("0")),
+        (allocated != n_devices, sa.literal(ABORT_DEVICES)),
+        *((n != 1, sa.literal(ABORT_PORT)) for n in attached),
+        else_=sa.literal("0"),
+    )
+    stmt = sa.select(generation.label("generation"), sa.cast(abort, sa.Integer).label("guard"))
+    for v in vfs:
+        stmt = stmt.add_cte(v)
+    return stmt
+
+
+@lru_cache(maxsize=32)
+def _attach(columns: tuple[str, ...]) -> sa.Update:
+    return _port_update(0, columns, None)
+
+
+_VF_UPSERTS = {
+    name: _vf_conflict(
+        module.insert(VF).values(
+            {c: sa.bindparam(f"x_{c}", type_=VF.c[c].type) for c in VF_COLUMNS}
+        )
+    )
+    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def place(
+    db: Executor,
+    *,
+    host_id: str,
+    seen_generation: int,
+    server: NewServer,
+    devices: Sequence[tuple[str, int]],
+    vcpus: int,
+    memory_mb: int,
+    cells: Sequence[CellUse],
+    ports: Sequence[PortAttach],
+    vfs: Sequence[VfDesired],
+) -> int:
+    """Claim, attach, record (see the module docstring); return the host's new generation."""
+    conn = connection_of(db)
+    if not single_statement(conn.dialect.name, devices):
+        return _place_stepwise(
+            conn,
+            host_id=host_id,
+            seen_generation=seen_generation,
+            server=server,
+            devices=devices,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            cells=cells,
+            ports=ports,
+            vfs=vfs,
+        )
+    n_cells, params = cell_params(cells, +1)
+    params.update(
+        p_host=host_id,
+        p_seen=seen_generation,
+        p_vcpus=vcpus,
+        p_memory=memory_mb,
+        p_now=server.created_at,
+        p_server=server.id,
+        s_id=server.id,
+        s_project=server.project_id,
+        s_name=server.name,
+        s_status=server.status,
+        s_flavor=dict(server.flavor),
+        s_cells=[{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in cells],
+        v_action="apply",
+        v_one=1,
+    )
+    for i, (device_id, request_index) in enumerate(devices):
+        params[f"d{i}"], params[f"r{i}"] = device_id, request_index
+    port_columns = tuple(tuple(p.values) for p in ports)
+    for i, port in enumerate(ports):
+        params[f"pp{i}"] = port.port_id
+        params.update({f"pv{i}_{c}": v for c, v in port.values.items()})
+    for i, vf in enumerate(vfs):
+        params[f"va{i}"], params[f"vp{i}"], params[f"vd{i}"] = (
+            vf.pci_address,
+            vf.port_id,
+            dict(vf.desired),
+        )
+    stmt = _pg_statement(n_cells, len(devices), port_columns, len(vfs))
+    try:
+        row = conn.execute(stmt, params).one()
+    except sa.exc.IntegrityError as exc:
+        raise ConcurrentUpdate(
+            f"host {host_id}: the claim conflicts with rows written meanwhile"
+        ) from exc
+    except sa.exc.DataError as exc:
+        if ABORT_PORT in str(exc.orig):
+            words = ", ".join(p.port_id for p in ports)
+            raise PortInUse(
+                f"a port of {words} was taken by another server meanwhile", field="ports"
+            ) from None
+        if ABORT_DEVICES in str(exc.orig):
+            raise ConcurrentUpdate(
+                f"host {host_id}: a device of the claim is not free in the database (held, "
+                "PF/VF conflict, or not on this host); refresh and retry"
+            ) from None
+        raise
+    if row.generation is None:
+        raise stale_error(host_id, seen_generation, host_generation(conn, host_id))
+    return int(row.generation)
+
+
+def single_statement(dialect: str, devices: Sequence[object]) -> bool:
+    """Whether ``place`` writes with one statement (then run it without a transaction:
+    the statement is atomic on its own); else it needs the caller's transaction."""
+    return dialect == "postgresql" and bool(devices)
+
+
+def _place_stepwise(
+    conn: Connection,
+    *,
+    host_id: str,
+    seen_generation: int,
+    server: NewServer,
+    devices: Sequence[tuple[str, int]],
+    vcpus: int,
+    memory_mb: int,
+    cells: Sequence[CellUse],
+    ports: Sequence[PortAttach],
+    vfs: Sequence[VfDesired],
+) -> int:
+    generation = claim(
+        conn,
+        host_id=host_id,
+        seen_generation=seen_generation,
+        server=server,
+        devices=devices,
+        vcpus=vcpus,
+        memory_mb=memory_mb,
+        cells=cells,
+    )
+    for port in ports:
+        params = {f"pv0_{c}": v for c, v in port.values.items()}
+        params.update(pp0=port.port_id, p_server=server.id, p_now=server.created_at)
+        if conn.execute(_attach(tuple(port.values)), params).rowcount != 1:
+            raise PortInUse(f"port {port.port_id} is used by another server", field="ports")
+    upsert = _VF_UPSERTS[conn.dialect.name]
+    for vf in vfs:
+        values = {
+            "x_host_id": host_id,
+            "x_pci_address": vf.pci_address,
+            "x_port_id": vf.port_id,
+            "x_desired": dict(vf.desired),
+            "x_action": "apply",
+            "x_generation": 1,
+            "x_updated_at": server.created_at,
+        }
+        conn.execute(upsert, values)
+    return generation
