@@ -83,3 +83,23 @@ def test_same_snapshot_request_and_seed_give_the_same_decision() -> None:
     again = [decide(snap, request(DevType.VF), seed=s).placement for s in range(10)]
     assert first == again
     assert len({p.host for p in first if p}) > 1  # the seed does spread the choice
+
+
+def test_a_remembered_check_is_forgotten_by_the_next_claim_or_release() -> None:
+    """``decide`` remembers each host's answer per request; a claim or release must make it
+    ask again (same request object each time, so only the host's version can tell)."""
+    snap = Snapshot([host()])
+    vf_request = request(DevType.VF)
+    first = decide(snap, vf_request).placement
+    assert first is not None and first.devices == ((VF0,),)
+    assert decide(snap, vf_request).placement == first  # remembered, still true
+    snap.claim("h", [address_to_int(VF0)])
+    second = decide(snap, vf_request).placement
+    assert second is not None and second.devices == ((VF1,),)
+    snap.claim("h", [address_to_int(VF1)])
+    assert decide(snap, vf_request).placement is None
+    snap.release("h", [address_to_int(VF0)])
+    again = decide(snap, vf_request).placement
+    assert again is not None and again.devices == ((VF0,),)
+    # an equal request built anew gets the remembered answer, and the same one
+    assert decide(snap, request(DevType.VF)).placement == again

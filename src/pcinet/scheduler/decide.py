@@ -37,7 +37,7 @@ from pcinet.scheduler.filters import (
     check_host,
     explain_all,
 )
-from pcinet.scheduler.snapshot import IndexKey, Snapshot
+from pcinet.scheduler.snapshot import HostState, IndexKey, Snapshot
 from pcinet.scheduler.weighers import SchedulerConfig, score
 
 MAX_REASON_HOSTS = 50
@@ -188,7 +188,7 @@ def decide(
     examined = 0
     for hid in order:
         examined += 1
-        outcome = check_host(snapshot.hosts[hid], request, cache)
+        outcome = _check(snapshot.hosts[hid], request, cache)
         if isinstance(outcome, Rejection):
             if exhaustive:
                 outcome = explain_all(snapshot.hosts[hid], request, cache, outcome)
@@ -231,6 +231,28 @@ def decide(
         feasible=tuple(ranked),
         codes=dict(codes),
     )
+
+
+MEMO_SIZE = 4
+
+
+def _check(state: HostState, request: PlacementRequest, cache: MatchCache) -> HostFit | Rejection:
+    """``check_host``, remembered per host until the host's next claim or release: servers
+    of a few shapes keep asking the same hosts the same questions (an online controller
+    walks about ``max_scored`` hosts per decision, most unchanged since they were asked).
+    The outcome depends on the host's state and the request only, so the memo is exact."""
+    if state.memo_version != state.version:
+        state.memo.clear()
+        state.memo_version = state.version
+    for asked, answer in state.memo:
+        if asked == request:
+            outcome: HostFit | Rejection = answer
+            return outcome
+    outcome = check_host(state, request, cache)
+    if len(state.memo) >= MEMO_SIZE:
+        del state.memo[0]
+    state.memo.append((request, outcome))
+    return outcome
 
 
 def _group_rejections(

@@ -110,6 +110,11 @@ class HostState:
     pools: list[Pool]
     disabled: bool = False
     down: bool = False
+    # Bumped by every claim and release: a fit computed at another version is stale.
+    version: int = 0
+    # ``decide``'s memo of this host's recent checks at ``memo_version``: (request, outcome).
+    memo: list[tuple[Any, Any]] = field(default_factory=list)
+    memo_version: int = -1
     # address int -> (pool index, bit)
     slots: dict[int, tuple[int, int]] = field(default_factory=dict)
     # PF address int -> index of its PF pool (assignable PFs only)
@@ -296,6 +301,7 @@ class Snapshot:
         state.memory_mb -= memory_mb
         _apply_cells(state, cells, -1)
         _recompute_blocks(state)
+        state.version += 1
         self._reindex(state)
 
     def release(
@@ -320,6 +326,7 @@ class Snapshot:
         state.memory_mb += memory_mb
         _apply_cells(state, cells, +1)
         _recompute_blocks(state)
+        state.version += 1
         self._reindex(state)
 
 

@@ -77,6 +77,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         # With WAL, NORMAL never corrupts and survives an application crash; only a power
         # loss can take back the last commits.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        cursor.execute("PRAGMA cache_size=-65536")
     finally:
         cursor.close()
 
