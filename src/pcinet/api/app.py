@@ -16,14 +16,20 @@ from pcinet import __version__
 from pcinet.api import errors
 from pcinet.api.routers import hosts, misc, networks, ports, servers
 from pcinet.config import Settings
-from pcinet.service.controller import Controller
+from pcinet.service.controller import Controller, settle_heap
 
 
-def create_app(settings: Settings, *, controller: Controller | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, controller: Controller | None = None, settle: bool = False
+) -> FastAPI:
+    """``settle``: after start, ``settle_heap`` (for a dedicated server process)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctl = controller or Controller.start(settings)
         app.state.controller = ctl
+        if settle:
+            settle_heap()
         try:
             yield
         finally:

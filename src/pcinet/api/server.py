@@ -27,7 +27,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve(settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(settings, settle=True), host=host, port=port, log_level=log_level)
 
 
 @contextmanager

@@ -60,7 +60,7 @@ from pcinet.service import ports as service_ports
 from pcinet.service import servers as service_servers
 from pcinet.service import tokens as service_tokens
 from pcinet.service.context import ADMIN, Caller
-from pcinet.service.controller import Controller
+from pcinet.service.controller import Controller, settle_heap
 from pcinet.store.db import make_engine, upgrade
 from pcinet.store.models import Base, allocation_table
 
@@ -314,6 +314,7 @@ def _replica(
                     Settings(database_url=target, network_vlan_ranges=VLAN_RANGES), migrate=False
                 )
                 stack.callback(ctl.close)
+                settle_heap()
                 open_worker = _in_process(ctl, port_ids)
             else:
                 open_worker = _over_http(target, token, port_ids)
@@ -498,6 +499,7 @@ def run_placement_bench(
         ctl = Controller.start(settings, migrate=False)
         try:
             cloud = build_cloud(ctl, hosts=hosts, servers=servers, vfs_per_pf=vfs_per_pf)
+            settle_heap()
             indexes = range(servers)
             statements = _SqlStats(ctl.engine) if sql_stats else None
             if replicas:
