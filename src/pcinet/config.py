@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import yaml
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from pcinet.core.errors import InvalidInput
 from pcinet.core.vlan import VlanRanges
@@ -54,6 +52,10 @@ def default_database_url(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def _check_url(value: Any, name: str) -> str:
+    # SQLAlchemy only when a URL is checked: `pcinet plan` and friends do not need it.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{name}: expected a database URL, got {value!r}", field=name)
     try:

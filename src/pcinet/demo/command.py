@@ -23,7 +23,6 @@ import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pcinet.api.server import background
 from pcinet.cli.output import EXIT_NOT_FOUND, console, err_console, fail, print_json
 from pcinet.cli.remote import table
 from pcinet.client import Client, Json
@@ -53,6 +52,8 @@ def demo_command(
 ) -> None:
     """Boot servers with SR-IOV ports on a real controller and show which host, VF, physnet
     and VLAN each port got; then what a physnet-blind scheduler would have done."""
+    from pcinet.api.server import background  # the API stack, only when run
+
     started = time.monotonic()
     workdir = None if database_url else Path(tempfile.mkdtemp(prefix="pcinet-demo-"))
     url = database_url or f"sqlite:///{workdir}/pcinet.db"
