@@ -14,7 +14,13 @@ from pcinet.store.claims import NewServer
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
 from pcinet.store.host_records import HostRecord
 from pcinet.store.models import VfState, allocation_table
-from pcinet.store.placements import PortAttach, VfDesired, place, single_statement
+from pcinet.store.placements import (
+    PlacementWrite,
+    PortAttach,
+    VfDesired,
+    place,
+    single_statement,
+)
 from pcinet.store.uow import CoreUnit, UnitOfWork
 from tests.store.helpers import PF, VFS, add_host, counts, read_host
 
@@ -49,21 +55,25 @@ def _place(
     with CoreUnit(engine, autocommit=alone) as conn:
         return place(
             conn,
-            host_id=host.id,
-            seen_generation=host.generation if seen is None else seen,
-            server=NewServer(project_id="p1", name="vm", flavor={"vcpus": 1}, status="BUILD"),
-            devices=devices,
-            vcpus=1,
-            memory_mb=512,
-            cells=[(0, 1, 512)],
-            ports=[
-                PortAttach(p, {"binding_host_id": host.name, "pci_address": a, "status": "BUILD"})
-                for p, a in zip(port_ids, addresses, strict=True)
-            ],
-            vfs=[
-                VfDesired(a, p, {"vlan": 100, "mac": "fa:16:3e:00:00:01"})
-                for p, a in zip(port_ids, addresses, strict=True)
-            ],
+            PlacementWrite(
+                host_id=host.id,
+                seen_generation=host.generation if seen is None else seen,
+                server=NewServer(project_id="p1", name="vm", flavor={"vcpus": 1}, status="BUILD"),
+                devices=devices,
+                vcpus=1,
+                memory_mb=512,
+                cells=[(0, 1, 512)],
+                ports=[
+                    PortAttach(
+                        p, {"binding_host_id": host.name, "pci_address": a, "status": "BUILD"}
+                    )
+                    for p, a in zip(port_ids, addresses, strict=True)
+                ],
+                vfs=[
+                    VfDesired(a, p, {"vlan": 100, "mac": "fa:16:3e:00:00:01"})
+                    for p, a in zip(port_ids, addresses, strict=True)
+                ],
+            ),
         )
 
 

@@ -47,7 +47,13 @@ from pcinet.store.claims import NewServer, release
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
 from pcinet.store.models import Allocation, Device, Server
 from pcinet.store.models import Port as PortRow
-from pcinet.store.placements import PortAttach, VfDesired, place, single_statement
+from pcinet.store.placements import (
+    PlacementWrite,
+    PortAttach,
+    VfDesired,
+    place,
+    single_statement,
+)
 from pcinet.store.uow import Executor
 
 SERVER_KEYS = ("name", "flavor", "ports", "description")
@@ -268,15 +274,17 @@ def _commit(
     order = sorted(attached)
     generation = place(
         conn,
-        host_id=res.host_id,
-        seen_generation=seen,
-        server=replace(server, status="BUILD" if vfs else "ACTIVE"),
-        devices=[(d, r) for r, ids in enumerate(res.device_ids) for d in ids],
-        vcpus=res.vcpus,
-        memory_mb=res.memory_mb,
-        cells=res.cells,
-        ports=[PortAttach(plan.ports[i].id, attached[i]) for i in order],
-        vfs=vfs,
+        PlacementWrite(
+            host_id=res.host_id,
+            seen_generation=seen,
+            server=replace(server, status="BUILD" if vfs else "ACTIVE"),
+            devices=[(d, r) for r, ids in enumerate(res.device_ids) for d in ids],
+            vcpus=res.vcpus,
+            memory_mb=res.memory_mb,
+            cells=res.cells,
+            ports=[PortAttach(plan.ports[i].id, attached[i]) for i in order],
+            vfs=vfs,
+        ),
     )
     views = [
         port_view(

@@ -43,13 +43,14 @@ from pcinet.store.claims import (
     update_host_usage,
 )
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
-from pcinet.store.models import ID, Port, UtcDateTime, VfState
+from pcinet.store.models import ID, Port, UtcDateTime
 from pcinet.store.uow import Executor, connection_of
+from pcinet.store.vf_states import VF_TABLE, apply_on_conflict
 
 ABORT_DEVICES = "pcinet-abort:devices"
 ABORT_PORT = "pcinet-abort:port"
 PORTS = cast(sa.Table, Port.__table__)
-VF = cast(sa.Table, VfState.__table__)
+VF = VF_TABLE
 VF_COLUMNS = ("host_id", "pci_address", "port_id", "desired", "action", "generation", "updated_at")
 
 
@@ -107,21 +108,6 @@ def _vf_values(i: int) -> list[sa.ColumnElement[Any]]:
     return [_cast_param(names[c], VF.c[c]) for c in VF_COLUMNS]
 
 
-def _vf_conflict(stmt: Any) -> Any:
-    return stmt.on_conflict_do_update(
-        index_elements=[VF.c.host_id, VF.c.pci_address],
-        set_={
-            "port_id": stmt.excluded.port_id,
-            "desired": stmt.excluded.desired,
-            "action": stmt.excluded.action,
-            "generation": VF.c.generation + 1,
-            "reported_status": None,
-            "reported_error": None,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-
-
 @lru_cache(maxsize=128)
 def _pg_statement(
     n_cells: int, n_devices: int, port_columns: tuple[tuple[str, ...], ...], n_vfs: int
@@ -162,7 +148,7 @@ def _pg_statement(
         for i, cols in enumerate(port_columns)
     ]
     vfs = [
-        _vf_conflict(
+        apply_on_conflict(
             postgresql.insert(VF).from_select(
                 list(VF_COLUMNS), sa.select(*_vf_values(i)).select_from(s)
             )
@@ -193,7 +179,7 @@ def _attach(columns: tuple[str, ...]) -> sa.Update:
 
 
 _VF_UPSERTS = {
-    name: _vf_conflict(
+    name: apply_on_conflict(
         module.insert(VF).values(
             {c: sa.bindparam(f"x_{c}", type_=VF.c[c].type) for c in VF_COLUMNS}
         )
@@ -202,40 +188,34 @@ _VF_UPSERTS = {
 }
 
 
-def place(
-    db: Executor,
-    *,
-    host_id: str,
-    seen_generation: int,
-    server: NewServer,
-    devices: Sequence[tuple[str, int]],
-    vcpus: int,
-    memory_mb: int,
-    cells: Sequence[CellUse],
-    ports: Sequence[PortAttach],
-    vfs: Sequence[VfDesired],
-) -> int:
+@dataclass(frozen=True, slots=True)
+class PlacementWrite:
+    """Everything one placement writes: the claim (as ``claims.claim`` takes it), the ports
+    to attach and the VF states to record."""
+
+    host_id: str
+    seen_generation: int
+    server: NewServer
+    devices: Sequence[tuple[str, int]]
+    vcpus: int
+    memory_mb: int
+    cells: Sequence[CellUse]
+    ports: Sequence[PortAttach] = ()
+    vfs: Sequence[VfDesired] = ()
+
+
+def place(db: Executor, write: PlacementWrite) -> int:
     """Claim, attach, record (see the module docstring); return the host's new generation."""
     conn = connection_of(db)
-    if not single_statement(conn.dialect.name, devices):
-        return _place_stepwise(
-            conn,
-            host_id=host_id,
-            seen_generation=seen_generation,
-            server=server,
-            devices=devices,
-            vcpus=vcpus,
-            memory_mb=memory_mb,
-            cells=cells,
-            ports=ports,
-            vfs=vfs,
-        )
-    n_cells, params = cell_params(cells, +1)
+    if not single_statement(conn.dialect.name, write.devices):
+        return _place_stepwise(conn, write)
+    w, server = write, write.server
+    n_cells, params = cell_params(w.cells, +1)
     params.update(
-        p_host=host_id,
-        p_seen=seen_generation,
-        p_vcpus=vcpus,
-        p_memory=memory_mb,
+        p_host=w.host_id,
+        p_seen=w.seen_generation,
+        p_vcpus=w.vcpus,
+        p_memory=w.memory_mb,
         p_now=server.created_at,
         p_server=server.id,
         s_id=server.id,
@@ -243,43 +223,43 @@ def place(
         s_name=server.name,
         s_status=server.status,
         s_flavor=dict(server.flavor),
-        s_cells=[{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in cells],
+        s_cells=[{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in w.cells],
         v_action="apply",
         v_one=1,
     )
-    for i, (device_id, request_index) in enumerate(devices):
+    for i, (device_id, request_index) in enumerate(w.devices):
         params[f"d{i}"], params[f"r{i}"] = device_id, request_index
-    port_columns = tuple(tuple(p.values) for p in ports)
-    for i, port in enumerate(ports):
+    port_columns = tuple(tuple(p.values) for p in w.ports)
+    for i, port in enumerate(w.ports):
         params[f"pp{i}"] = port.port_id
         params.update({f"pv{i}_{c}": v for c, v in port.values.items()})
-    for i, vf in enumerate(vfs):
+    for i, vf in enumerate(w.vfs):
         params[f"va{i}"], params[f"vp{i}"], params[f"vd{i}"] = (
             vf.pci_address,
             vf.port_id,
             dict(vf.desired),
         )
-    stmt = _pg_statement(n_cells, len(devices), port_columns, len(vfs))
+    stmt = _pg_statement(n_cells, len(w.devices), port_columns, len(w.vfs))
     try:
         row = conn.execute(stmt, params).one()
     except sa.exc.IntegrityError as exc:
         raise ConcurrentUpdate(
-            f"host {host_id}: the claim conflicts with rows written meanwhile"
+            f"host {w.host_id}: the claim conflicts with rows written meanwhile"
         ) from exc
     except sa.exc.DataError as exc:
         if ABORT_PORT in str(exc.orig):
-            words = ", ".join(p.port_id for p in ports)
+            words = ", ".join(p.port_id for p in w.ports)
             raise PortInUse(
                 f"a port of {words} was taken by another server meanwhile", field="ports"
             ) from None
         if ABORT_DEVICES in str(exc.orig):
             raise ConcurrentUpdate(
-                f"host {host_id}: a device of the claim is not free in the database (held, "
+                f"host {w.host_id}: a device of the claim is not free in the database (held, "
                 "PF/VF conflict, or not on this host); refresh and retry"
             ) from None
         raise
     if row.generation is None:
-        raise stale_error(host_id, seen_generation, host_generation(conn, host_id))
+        raise stale_error(w.host_id, w.seen_generation, host_generation(conn, w.host_id))
     return int(row.generation)
 
 
@@ -289,44 +269,32 @@ def single_statement(dialect: str, devices: Sequence[object]) -> bool:
     return dialect == "postgresql" and bool(devices)
 
 
-def _place_stepwise(
-    conn: Connection,
-    *,
-    host_id: str,
-    seen_generation: int,
-    server: NewServer,
-    devices: Sequence[tuple[str, int]],
-    vcpus: int,
-    memory_mb: int,
-    cells: Sequence[CellUse],
-    ports: Sequence[PortAttach],
-    vfs: Sequence[VfDesired],
-) -> int:
+def _place_stepwise(conn: Connection, w: PlacementWrite) -> int:
     generation = claim(
         conn,
-        host_id=host_id,
-        seen_generation=seen_generation,
-        server=server,
-        devices=devices,
-        vcpus=vcpus,
-        memory_mb=memory_mb,
-        cells=cells,
+        host_id=w.host_id,
+        seen_generation=w.seen_generation,
+        server=w.server,
+        devices=w.devices,
+        vcpus=w.vcpus,
+        memory_mb=w.memory_mb,
+        cells=w.cells,
     )
-    for port in ports:
+    for port in w.ports:
         params = {f"pv0_{c}": v for c, v in port.values.items()}
-        params.update(pp0=port.port_id, p_server=server.id, p_now=server.created_at)
+        params.update(pp0=port.port_id, p_server=w.server.id, p_now=w.server.created_at)
         if conn.execute(_attach(tuple(port.values)), params).rowcount != 1:
             raise PortInUse(f"port {port.port_id} is used by another server", field="ports")
     upsert = _VF_UPSERTS[conn.dialect.name]
-    for vf in vfs:
+    for vf in w.vfs:
         values = {
-            "x_host_id": host_id,
+            "x_host_id": w.host_id,
             "x_pci_address": vf.pci_address,
             "x_port_id": vf.port_id,
             "x_desired": dict(vf.desired),
             "x_action": "apply",
             "x_generation": 1,
-            "x_updated_at": server.created_at,
+            "x_updated_at": w.server.created_at,
         }
         conn.execute(upsert, values)
     return generation

@@ -21,12 +21,14 @@ APPLY = "apply"
 RESTORE = "restore"
 
 
-_VF = cast(sa.Table, VfState.__table__)
+VF_TABLE = cast(sa.Table, VfState.__table__)
+_VF = VF_TABLE
 
 
-def _upsert(dialect: str) -> Any:
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(_VF)
+def apply_on_conflict(stmt: Any) -> Any:
+    """An ``INSERT`` into ``vf_states`` (the PostgreSQL or SQLite dialect's) that, for a VF
+    that has a row already, asks again: new port, desired state and action, generation + 1,
+    the agent's last report cleared."""
     return stmt.on_conflict_do_update(
         index_elements=[_VF.c.host_id, _VF.c.pci_address],
         set_={
@@ -38,7 +40,12 @@ def _upsert(dialect: str) -> Any:
             "reported_error": None,
             "updated_at": stmt.excluded.updated_at,
         },
-    ).returning(*_VF.c)
+    )
+
+
+def _upsert(dialect: str) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return apply_on_conflict(module.insert(_VF)).returning(*_VF.c)
 
 
 _UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
