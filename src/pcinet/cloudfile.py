@@ -23,6 +23,7 @@ from pcinet.core.network import Network
 from pcinet.core.pci import Inventory, PciDevice
 from pcinet.core.port import Port
 
+MAX_INT = 2**31 - 1  # what a database integer column holds
 HOST_KEYS = {"name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices", "disabled"}
 CELL_KEYS = {"id", "vcpus", "memory_mb", "socket"}
 CLOUD_KEYS = {"device_spec", "alias", "networks", "hosts"}
@@ -101,6 +102,8 @@ def _int(data: Mapping[str, Any], key: str, where: str, *, default: int | None =
         raise InvalidInput(f"{field}: required property is missing", field=field)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidInput(f"{field}: expected a non-negative integer, got {value!r}", field=field)
+    if value > MAX_INT:
+        raise InvalidInput(f"{field}: {value} is above {MAX_INT}", field=field)
     return value
 
 

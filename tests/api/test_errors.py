@@ -102,3 +102,20 @@ def test_openapi_lists_every_documented_route(api: Api) -> None:
     undocumented = {(m, p) for m, p in served if p.startswith("/v1/")} - documented
     assert not undocumented, f"served but not in docs/api.md: {sorted(undocumented)}"
     assert ("GET", "/healthz") in served
+
+
+def test_an_integer_too_large_for_the_database_is_400_naming_the_property(api: Api) -> None:
+    huge = 10**30
+    err = error(api.put("/v1/hosts/cn1", {"vcpus": huge, "memory_mb": 1024}), 400, "invalid_input")
+    assert err["field"] == "host.vcpus" and "above" in err["message"]
+    net = api.vlan_network("net1", "phy1", 100)
+    err = error(
+        api.post("/v1/ports", {"network_id": net["id"], "max_tx_rate": huge}),
+        400,
+        "invalid_request",
+    )
+    assert err["field"] == "port.max_tx_rate"
+    body = {"name": "vm", "flavor": {"vcpus": huge, "memory_mb": 1024}}
+    err = error(api.post("/v1/servers", body), 400, "invalid_flavor")
+    assert err["field"] == "server.flavor.vcpus"
+    assert expect(api.get("/v1/hosts"), 200) == []  # nothing half-written

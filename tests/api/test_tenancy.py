@@ -212,6 +212,18 @@ def test_the_service_role_is_for_host_agents(tenants: Tenants) -> None:
     error(agent.post("/v1/tokens", {"project_id": "x"}), 403, "forbidden")
     error(agent.put(f"/v1/hosts/{host}/disabled", {"disabled": True}), 403, "forbidden")
     error(agent.put("/v1/pci/aliases", []), 403, "forbidden")
+    # nor act for a tenant: create networks, ports or servers, or delete ports and servers
+    error(agent.post("/v1/networks", {"name": "x"}), 403, "forbidden")
+    error(agent.post("/v1/ports", {"network_id": tenants.net["id"]}), 403, "forbidden")
+    error(
+        agent.post("/v1/servers", {"name": "x", "flavor": {"vcpus": 1, "memory_mb": 1}}),
+        403,
+        "forbidden",
+    )
+    error(agent.delete(f"/v1/ports/{tenants.port['id']}"), 403, "forbidden")
+    error(agent.delete(f"/v1/servers/{tenants.server['id']}"), 403, "forbidden")
+    error(agent.delete(f"/v1/networks/{tenants.net['id']}"), 403, "forbidden")
+    expect(tenants.a.get(f"/v1/ports/{tenants.port['id']}"), 200)
     # and a member's token may not report for an agent
     error(
         tenants.a.put(f"/v1/hosts/{host}/vf-state/{slot}", {"generation": 1, "status": "applied"}),

@@ -141,3 +141,18 @@ def test_a_device_held_in_the_database_undoes_the_whole_placement(
     with UnitOfWork(sessions, readonly=True) as session:
         held = session.scalars(sa.select(allocation_table.c.device_id)).all()
     assert held == [host.device_ids[VFS[0]]]
+
+
+def test_a_port_is_deleted_only_while_no_server_uses_it(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    """The condition is in the DELETE itself: a caller that saw the port free a moment ago
+    cannot delete it from under a placement that took it since."""
+    host = add_host(sessions, "h1")
+    port = _port(sessions, "fa:16:3e:00:00:01")
+    _place(engine, host, [VFS[0]], [port])
+    with pytest.raises(PortInUse, match="is used by server"), UnitOfWork(sessions) as session:
+        ports.delete_port(session, port)
+    assert _written(sessions) == (1, 1, 1, 1)
+    with UnitOfWork(sessions) as session:
+        assert not ports.delete_port(session, "no-such-port")

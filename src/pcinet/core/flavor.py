@@ -44,11 +44,16 @@ class GuestCell:
     memory_mb: int
 
 
+MAX_AMOUNT = 2**31 - 1  # vCPUs or MB: what a database integer column holds
+
+
 def _positive_int(data: Mapping[str, Any], key: str, where: str) -> int:
     value = data.get(key)
+    field = f"{where}.{key}"
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        field = f"{where}.{key}"
         raise InvalidFlavor(f"{field}: expected an integer >= 1, got {value!r}", field=field)
+    if value > MAX_AMOUNT:
+        raise InvalidFlavor(f"{field}: {value} is above {MAX_AMOUNT}", field=field)
     return value
 
 

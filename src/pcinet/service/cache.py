@@ -6,24 +6,29 @@ leaving out hosts it already holds at their current generation, e.g. the ones it
 claims just changed. It refreshes
 - lazily on a timer (``refresh_interval_s``; heartbeats are re-read then, so a host whose
   heartbeat went stale stops being scheduled),
-- after every failed claim (``failed``: the host is reloaded from the database), and
+- after every failed claim (``failed``), and whenever the held state of a host may differ
+  from the database at the same generation (``mark_dirty``: the next refresh reads it
+  again), and
 - before answering "no valid host" (the service asks for one fresh retry).
 
 Claims are optimistic. ``reserve`` decides on the snapshot and takes the chosen devices and
 compute from it at once, under the cache's lock, so concurrent requests of this process do
 not pick the same devices; the database's compare-and-swap (``claims.claim``) settles the
 races with other processes and replicas. The invariants that keep the cache honest:
-- a host's state is never replaced by an older generation than the one held;
-- a failed claim reloads the host from the database (an optimistic reservation is never
-  "given back" by hand, which could free a device another replica holds);
+- a host's state is never replaced by an older generation than the one held, and by the
+  same generation only when it is dirty;
+- a failed claim marks the host dirty (an optimistic reservation is never "given back" by
+  hand, which could free a device another replica holds), so it is read again even if the
+  database did not change;
 - after a successful claim the generation is advanced only if the state the decision was
-  made on is still the one held; otherwise the next refresh picks the host up again (its
-  change stamp is above the horizon of the refresh that replaced it).
+  made on is still the one held (same epoch); otherwise the host is marked dirty and read
+  again, so the claim's usage is never missing from a state the cache believes current.
 Snapshot mutations and decisions run under one lock; database reads run outside it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -43,6 +48,7 @@ from pcinet.store.models import host_table, utcnow
 from pcinet.store.uow import UnitOfWork
 
 CellUse = tuple[int, int, int]
+log = logging.getLogger("pcinet.cache")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ class SnapshotCache:
         self._clock = clock
         self._now = now
         self._lock = threading.Lock()
-        self._refreshing = threading.Lock()
+        self._refreshing = threading.RLock()  # re-entrant: a refresh never waits on itself
         self.snapshot = Snapshot()
         self._horizon = 0
         self._records: dict[str, HostRecord] = {}
@@ -90,6 +96,7 @@ class SnapshotCache:
         # Bumped whenever a host's state is replaced from the database (see ``claiming``).
         self._epoch: dict[str, int] = {}
         self._host_locks: dict[str, threading.Lock] = {}
+        self._dirty: set[str] = set()
         self._beats: dict[str, datetime | None] = {}
         self._stale: set[str] = set()
         self._physnets: dict[str, frozenset[str | None]] = {}
@@ -119,46 +126,48 @@ class SnapshotCache:
     def maybe_refresh(self) -> None:
         """Refresh if the last refresh is older than the interval."""
         if self._clock() - self._last_refresh >= self.refresh_interval_s:
-            self.refresh(heartbeats_too=True)
+            self.refresh(heartbeats_too=True, if_older_than=self.refresh_interval_s)
 
-    def refresh(self, *, heartbeats_too: bool = False) -> int:
-        """Read the hosts changed since the horizon (and, with ``heartbeats_too``, every
-        host's heartbeat) and apply them; return the number of hosts applied. Concurrent
-        callers wait for the refresh in progress instead of running their own."""
-        if not self._refreshing.acquire(blocking=False):
-            with self._refreshing:  # someone else refreshes: wait for it, that is enough
+    def refresh(self, *, heartbeats_too: bool = False, if_older_than: float | None = None) -> int:
+        """Read the hosts changed since the horizon, the hosts marked dirty, and with
+        ``heartbeats_too`` every host's heartbeat; apply them; return the number of hosts
+        applied. Refreshes run one at a time; with ``if_older_than`` (seconds), a caller
+        that waited for another refresh is content with it if it is recent enough."""
+        with self._refreshing:
+            if if_older_than is not None and self._clock() - self._last_refresh < if_older_than:
                 return 0
-        try:
             with self._lock:
                 since, known = self._horizon, dict(self._generation)
+                dirty = sorted(self._dirty)
             with UnitOfWork(self._sessions, readonly=True) as session:
                 records, horizon = changed_hosts(session, since, known=known)
+                reread = load_hosts(session, host_table.c.name.in_(dirty)) if dirty else []
                 beats = heartbeats(session) if heartbeats_too else None
-            applied = self._apply(records, horizon, beats)
+            applied = self._apply(records, horizon, beats, reread)
             self._last_refresh = self._clock()
             self.refreshes += 1
             return applied
-        finally:
-            self._refreshing.release()
 
-    def reload_host(self, name: str) -> None:
-        """Read one host afresh from the database (after a failed claim on it)."""
-        with UnitOfWork(self._sessions, readonly=True) as session:
-            records = load_hosts(session, host_table.c.name == name)
+    def mark_dirty(self, name: str) -> None:
+        """The held state of ``name`` may differ from the database at the same generation
+        (a reservation that never committed, a claim whose state was replaced meanwhile):
+        the next refresh reads it again, whatever the change feed says."""
         with self._lock:
-            for record in records:
-                self._put(record, force=True)
+            self._dirty.add(name)
 
     def _apply(
         self,
         records: Sequence[HostRecord],
         horizon: int,
         beats: Mapping[str, datetime] | None,
+        reread: Sequence[HostRecord] = (),
     ) -> int:
         applied = 0
         with self._lock:
             for record in records:
                 applied += self._put(record, force=False)
+            for record in reread:
+                applied += self._put(record, force=True)
             self._horizon = max(self._horizon, horizon)
             if beats is not None:
                 now = self._now()
@@ -181,9 +190,15 @@ class SnapshotCache:
         self.snapshot.set_down(name, stale)
 
     def _put(self, record: HostRecord, *, force: bool) -> int:
+        """Replace a host's state by ``record``: never by an older generation; by the same
+        generation only when ``force``d (the held state may carry a reservation that never
+        committed; otherwise it is at least as new, with this process's reservations)."""
         held = self._generation.get(record.name)
-        if not force and held is not None and held > record.generation:
-            return 0  # never go back to an older state
+        if held is not None and (
+            held > record.generation or (held == record.generation and not force)
+        ):
+            return 0
+        self._dirty.discard(record.name)
         beat = record.heartbeat_at
         older = self._beats.get(record.name)
         if older is not None and (beat is None or older > beat):
@@ -270,17 +285,36 @@ class SnapshotCache:
 
     def committed(self, reservation: Reservation, seen: int, generation: int) -> None:
         """The claim of ``reservation``, made against generation ``seen``, committed; the
-        host is now at ``generation``."""
+        host is now at ``generation``. The held state includes the claim only if it was not
+        replaced since the reservation (same epoch): then it is the database's state at
+        ``generation``; otherwise the host is read again."""
+        host = reservation.host
         with self._lock:
-            if self._generation.get(reservation.host) == seen:
-                self._generation[reservation.host] = generation
+            current = self._generation.get(host) == seen
+            if current and self._epoch.get(host) == reservation.epoch:
+                self._generation[host] = generation
+                return
+            self._dirty.add(host)
+        self._try_reload(host)
 
     def failed(self, reservation: Reservation) -> None:
-        """The claim of ``reservation`` did not commit: catch up with the change feed (a
-        lost race usually means other replicas' claims this view has not seen yet, on
-        other hosts too) and reload its host from the database."""
-        self.refresh()
-        self.reload_host(reservation.host)
+        """The claim of ``reservation`` did not commit: its host is marked dirty (the held
+        state still carries the reservation), then the cache catches up with the change
+        feed (a lost race usually means other replicas' claims this view has not seen yet,
+        on other hosts too), which reads the host again. Never raises: if the database is
+        unreachable the host stays dirty for the next refresh, and the caller's own error
+        is the one that matters."""
+        self.mark_dirty(reservation.host)
+        try:
+            self.refresh()
+        except Exception:
+            log.warning("snapshot refresh after a failed claim failed", exc_info=True)
+
+    def _try_reload(self, name: str) -> None:
+        try:
+            self.refresh()
+        except Exception:
+            log.warning("snapshot refresh for host %s failed", name, exc_info=True)
 
     def released(
         self,
@@ -306,8 +340,10 @@ class SnapshotCache:
                 self._generation[host] = generation
                 return
         if host in self._records:
-            self.reload_host(host)
+            self.mark_dirty(host)
+            self._try_reload(host)
 
     def host_changed(self, name: str) -> None:
         """This process changed a host (report, enable/disable): read it now."""
-        self.reload_host(name)
+        self.mark_dirty(name)
+        self._try_reload(name)

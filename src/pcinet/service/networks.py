@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from pcinet.core.errors import InvalidNetwork
 from pcinet.core.network import PROVIDER_KEYS, Network, NetworkType, Segment
 from pcinet.service.context import Caller
@@ -112,6 +114,7 @@ def _allocate(
 
 
 def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+    caller.require("admin", "member", action="creating a network")
     data = dict(body_object(body, "network", NETWORK_KEYS))
     if not caller.is_admin:
         for key in ADMIN_KEYS:
@@ -202,6 +205,7 @@ def list_networks(
 
 
 def delete(ctl: Controller, caller: Caller, network_id: str) -> None:
+    caller.require("admin", "member", action="deleting a network")
     with ctl.unit() as session:
         row = _visible(caller, store_networks.get_network(session, network_id), network_id)
         if not caller.owns(row.project_id):
@@ -212,4 +216,9 @@ def delete(ctl: Controller, caller: Caller, network_id: str) -> None:
                 f"network {network_id} has {len(ports)} port(s): delete them first",
                 field="network_id",
             )
-        store_networks.delete_network(session, network_id)
+        try:
+            store_networks.delete_network(session, network_id)
+        except sa.exc.IntegrityError:  # a port was created on it meanwhile
+            raise NetworkInUse(
+                f"network {network_id} has ports: delete them first", field="network_id"
+            ) from None

@@ -17,7 +17,7 @@ from pcinet.service.validate import body_object, optional_int, string
 from pcinet.service.views import port_view
 from pcinet.store import ports as store_ports
 from pcinet.store import vf_states
-from pcinet.store.errors import MacAddressInUse, PortInUse
+from pcinet.store.errors import MacAddressInUse
 from pcinet.store.models import Port as PortRow
 from pcinet.store.networks import get_network
 
@@ -47,6 +47,7 @@ def _random_mac() -> str:
 
 
 def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+    caller.require("admin", "member", action="creating a port")
     data = dict(body_object(body, "port", PORT_KEYS))
     if "network_id" not in data:
         raise InvalidRequest(
@@ -136,14 +137,11 @@ def list_ports(
 
 
 def delete(ctl: Controller, caller: Caller, port_id: str) -> None:
+    caller.require("admin", "member", action="deleting a port")
     with ctl.unit() as session:
-        row = owned(caller, store_ports.get_port(session, port_id), port_id)
-        if row.device_id is not None:
-            raise PortInUse(
-                f"port {port_id} is used by server {row.device_id}: delete the server first",
-                field="port_id",
-            )
-        store_ports.delete_port(session, port_id)
+        owned(caller, store_ports.get_port(session, port_id), port_id)
+        if not store_ports.delete_port(session, port_id):  # PortInUse if a server uses it
+            raise NotFound(f"port {port_id} not found")
 
 
 def set_status(ctl: Controller, caller: Caller, port_id: str, body: Any) -> dict[str, Any]:

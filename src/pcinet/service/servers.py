@@ -187,6 +187,7 @@ def _prepare(ctl: Controller, caller: Caller, session: Executor, body: _Body) ->
 def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     """Place, claim, bind and record VF state in one unit of work (see the module
     docstring); return the server's view."""
+    caller.require("admin", "member", action="creating a server")
     parsed = _parse(body)
     server = NewServer(
         project_id=caller.project_id,
@@ -444,16 +445,15 @@ def list_servers(
 def delete(ctl: Controller, caller: Caller, server_id: str) -> None:
     """Release devices and compute (idempotent), unbind the ports, mark the VFs for
     restore, delete the row."""
+    caller.require("admin", "member", action="deleting a server")
     with ctl.unit() as session:
         _owned(caller, store_servers.get_server(session, server_id), server_id)
         released = release(session, server_id)
-        ports = store_ports.list_ports(session, device_id=server_id)
-        if released is not None:
-            for port in ports:
-                if port.binding_vif_type == VIF_TYPE_VF and port.pci_address:
-                    vf_states.mark_restore(
-                        session, host_id=released.host_id, pci_address=port.pci_address
-                    )
+        if released is not None:  # every VF the server held that its host programmed
+            for address in released.addresses:
+                state = vf_states.get_vf_state(session, released.host_id, address)
+                if state is not None and state.action == vf_states.APPLY:
+                    vf_states.mark_restore(session, host_id=released.host_id, pci_address=address)
         store_ports.unbind_ports(session, server_id)
         store_servers.delete_server(session, server_id)
     if released is not None:

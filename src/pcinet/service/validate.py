@@ -46,13 +46,18 @@ def string(body: Mapping[str, Any], key: str, where: str, default: str | None = 
     return value
 
 
+MAX_INT = 2**31 - 1  # what a database integer column holds
+
+
 def optional_int(body: Mapping[str, Any], key: str, where: str, *, minimum: int = 0) -> int | None:
     value = body.get(key)
     if value is None:
         return None
+    field = f"{where}.{key}"
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        field = f"{where}.{key}"
         raise InvalidRequest(
             f"{field}: expected an integer >= {minimum}, got {value!r}", field=field
         )
+    if value > MAX_INT:
+        raise InvalidRequest(f"{field}: {value} is above {MAX_INT}", field=field)
     return value

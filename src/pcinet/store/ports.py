@@ -200,9 +200,16 @@ def set_port_status(session: Session, port_id: str, status: str) -> Port | None:
 
 
 def delete_port(session: Session, port_id: str) -> bool:
-    port = session.get(Port, port_id)
-    if port is None:
+    """Delete a port that no server uses; False if there is no such port. PortInUse if a
+    server uses it, also when one took it since the caller looked (the condition is part of
+    the DELETE, so a placement committing meanwhile is never left without its port)."""
+    result = session.execute(
+        sa.delete(Port).where(Port.id == port_id, Port.device_id.is_(None)),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    holder = session.scalar(sa.select(Port.device_id).where(Port.id == port_id))
+    if holder is None:
         return False
-    session.delete(port)
-    session.flush()
-    return True
+    raise PortInUse(f"port {port_id} is used by server {holder}: delete the server first")

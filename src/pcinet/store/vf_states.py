@@ -105,6 +105,10 @@ def _put(
     return row
 
 
+def get_vf_state(session: Session, host_id: str, pci_address: str) -> VfState | None:
+    return session.get(VfState, (host_id, pci_address))
+
+
 def list_vf_states(session: Session, host_id: str) -> list[VfState]:
     query = sa.select(VfState).where(VfState.host_id == host_id).order_by(VfState.pci_address)
     return list(session.scalars(query))
