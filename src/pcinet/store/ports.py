@@ -139,7 +139,7 @@ def bind_port(
 
 _SEG = cast(sa.Table, Segment.__table__)
 _NET = cast(sa.Table, Network.__table__)
-_PORTS_WITH_SEGMENTS = (
+_PORTS_WITH_SEGMENTS_BASE = (
     sa.select(
         _PORTS,
         _NET.c.name.label("n_name"),
@@ -151,9 +151,13 @@ _PORTS_WITH_SEGMENTS = (
     )
     .join(_NET, _NET.c.id == _PORTS.c.network_id)
     .join(_SEG, _SEG.c.network_id == _PORTS.c.network_id)
-    .where(_PORTS.c.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(_PORTS.c.id, _SEG.c.position)
 )
+_PORTS_WITH_SEGMENTS = _PORTS_WITH_SEGMENTS_BASE.where(
+    _PORTS.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+# One port (the common case) without an expanding IN, which SQLAlchemy re-renders each time.
+_PORT_WITH_SEGMENTS = _PORTS_WITH_SEGMENTS_BASE.where(_PORTS.c.id == sa.bindparam("id"))
 
 
 def ports_with_segments(
@@ -163,11 +167,15 @@ def ports_with_segments(
     segment rows in order, in one query (the placement hot path)."""
     if not port_ids:
         return {}, {}
-    query = _PORTS_WITH_SEGMENTS
+    params: dict[str, Any]
+    if len(port_ids) == 1:
+        query, params = _PORT_WITH_SEGMENTS, {"id": port_ids[0]}
+    else:
+        query, params = _PORTS_WITH_SEGMENTS, {"ids": list(port_ids)}
     ports: dict[str, sa.Row[Any]] = {}
     networks: dict[str, tuple[str, list[sa.Row[Any]]]] = {}
     seen: set[tuple[str, str]] = set()
-    for row in connection_of(session).execute(query, {"ids": list(port_ids)}):
+    for row in connection_of(session).execute(query, params):
         ports.setdefault(row.id, row)
         _, segments = networks.setdefault(row.network_id, (row.n_name, []))
         if (row.network_id, row.s_id) not in seen:
