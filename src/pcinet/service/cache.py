@@ -118,9 +118,6 @@ class SnapshotCache:
                 self._servable = frozenset(found)
             return self._servable
 
-    def host_count(self) -> int:
-        return len(self.snapshot)
-
     # -- refreshing ---------------------------------------------------------------------
 
     def maybe_refresh(self) -> None:
