@@ -125,12 +125,15 @@ def test_ports_mac_per_network_binding_and_network_delete(
         vm2 = add_server(
             session, project_id="p1", name="b", status="BUILD", vcpus=1, memory_mb=1, flavor={}
         ).id
-        bound = ports.bind_port(
+        ports.bind_port(
             session,
             port_id,
             server_id=vm1,
             binding={"binding_host_id": "h1", "pci_address": "0000:01:10.0"},
         )
+    with UnitOfWork(sessions, readonly=True) as session:
+        bound = ports.get_port(session, port_id)
+        assert bound is not None
         assert (bound.device_id, bound.binding_host_id) == (vm1, "h1")
     with pytest.raises(PortInUse), UnitOfWork(sessions) as session:
         ports.bind_port(session, port_id, server_id=vm2, binding={})

@@ -45,8 +45,9 @@ def test_vf_state_apply_report_restore(sessions: sessionmaker[Session]) -> None:
     host = add_host(sessions, "h1")
     vf = {"host_id": host.id, "pci_address": "0000:01:10.0"}
     with UnitOfWork(sessions) as session:
-        state = vf_states.set_desired(session, port_id="port1", desired={"vlan": 100}, **vf)
-        assert (state.action, state.generation) == ("apply", 1)
+        vf_states.set_desired(session, port_id="port1", desired={"vlan": 100}, **vf)
+        state = vf_states.get_vf_state(session, **vf)
+        assert state is not None and (state.action, state.generation) == ("apply", 1)
     with UnitOfWork(sessions) as session:
         assert vf_states.report(session, generation=0, status="applied", **vf) is not None
         done = vf_states.report(session, generation=1, status="applied", **vf)

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from pcinet.store.cellsql import CellUse, cell_params
@@ -43,15 +43,15 @@ from pcinet.store.claims import (
     update_host_usage,
 )
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
-from pcinet.store.models import ID, Port, UtcDateTime
+from pcinet.store.models import Port
+from pcinet.store.ports import attach_statement, bind_port
 from pcinet.store.uow import Executor, connection_of
-from pcinet.store.vf_states import VF_TABLE, apply_on_conflict
+from pcinet.store.vf_states import VF_COLUMNS, VF_TABLE, apply_on_conflict, set_desired
 
 ABORT_DEVICES = "pcinet-abort:devices"
 ABORT_PORT = "pcinet-abort:port"
 PORTS = cast(sa.Table, Port.__table__)
 VF = VF_TABLE
-VF_COLUMNS = ("host_id", "pci_address", "port_id", "desired", "action", "generation", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +75,6 @@ class VfDesired:
 def _cast_param(name: str, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
     # A parameter in a SELECT list has no type PostgreSQL can infer: say it.
     return sa.cast(sa.bindparam(name, type_=column.type), column.type)
-
-
-def _port_update(i: int, columns: tuple[str, ...], guard: sa.CTE | None) -> sa.Update:
-    stmt = (
-        sa.update(PORTS)
-        .where(
-            PORTS.c.id == sa.bindparam(f"pp{i}", type_=ID),
-            sa.or_(PORTS.c.device_id.is_(None), PORTS.c.device_id == sa.bindparam("p_server")),
-        )
-        .values(
-            device_id=sa.bindparam("p_server", type_=ID),
-            updated_at=sa.bindparam("p_now", type_=UtcDateTime()),
-            **{c: sa.bindparam(f"pv{i}_{c}", type_=PORTS.c[c].type) for c in columns},
-        )
-    )
-    if guard is not None:
-        stmt = stmt.where(sa.exists(sa.select(1).select_from(guard)))
-    return stmt
 
 
 def _vf_values(i: int) -> list[sa.ColumnElement[Any]]:
@@ -144,7 +126,7 @@ def _pg_statement(
         .cte("a")
     )
     ports = [
-        _port_update(i, cols, s).returning(PORTS.c.id).cte(f"p{i}")
+        attach_statement(i, cols, s).returning(PORTS.c.id).cte(f"p{i}")
         for i, cols in enumerate(port_columns)
     ]
     vfs = [
@@ -171,21 +153,6 @@ def _pg_statement(
     for v in vfs:
         stmt = stmt.add_cte(v)
     return stmt
-
-
-@lru_cache(maxsize=32)
-def _attach(columns: tuple[str, ...]) -> sa.Update:
-    return _port_update(0, columns, None)
-
-
-_VF_UPSERTS = {
-    name: apply_on_conflict(
-        module.insert(VF).values(
-            {c: sa.bindparam(f"x_{c}", type_=VF.c[c].type) for c in VF_COLUMNS}
-        )
-    )
-    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,20 +248,23 @@ def _place_stepwise(conn: Connection, w: PlacementWrite) -> int:
         cells=w.cells,
     )
     for port in w.ports:
-        params = {f"pv0_{c}": v for c, v in port.values.items()}
-        params.update(pp0=port.port_id, p_server=w.server.id, p_now=w.server.created_at)
-        if conn.execute(_attach(tuple(port.values)), params).rowcount != 1:
-            raise PortInUse(f"port {port.port_id} is used by another server", field="ports")
-    upsert = _VF_UPSERTS[conn.dialect.name]
+        values = dict(port.values)
+        status = values.pop("status", None)
+        bind_port(
+            conn,
+            port.port_id,
+            server_id=w.server.id,
+            binding=values,
+            status=status,
+            now=w.server.created_at,
+        )
     for vf in w.vfs:
-        values = {
-            "x_host_id": w.host_id,
-            "x_pci_address": vf.pci_address,
-            "x_port_id": vf.port_id,
-            "x_desired": dict(vf.desired),
-            "x_action": "apply",
-            "x_generation": 1,
-            "x_updated_at": w.server.created_at,
-        }
-        conn.execute(upsert, values)
+        set_desired(
+            conn,
+            host_id=w.host_id,
+            pci_address=vf.pci_address,
+            port_id=vf.port_id,
+            desired=vf.desired,
+            now=w.server.created_at,
+        )
     return generation

@@ -8,6 +8,7 @@ violation into MacAddressInUse) and that a port is attached to at most one serve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pcinet.store.errors import MacAddressInUse, PortInUse
-from pcinet.store.models import Network, Port, Segment, new_id, utcnow
+from pcinet.store.models import ID, Network, Port, Segment, UtcDateTime, new_id, utcnow
 from pcinet.store.uow import Executor, connection_of
 
 BINDING_FIELDS = (
@@ -94,19 +95,31 @@ def list_ports(
 _PORTS = cast(sa.Table, Port.__table__)
 
 
-@lru_cache(maxsize=16)
-def _bind_statement(columns: tuple[str, ...]) -> sa.Update:
-    """``UPDATE ports SET <columns> ... RETURNING *`` with every value a bind parameter, so
-    SQLAlchemy compiles it once per set of columns."""
-    return (
+def attach_statement(i: int, columns: tuple[str, ...], guard: sa.CTE | None = None) -> sa.Update:
+    """``UPDATE ports`` attaching port ``pp<i>`` to server ``p_server`` (stamped ``p_now``)
+    and setting ``columns`` from ``pv<i>_<column>``, only while no other server has it; with
+    ``guard``, only if that CTE has a row. The one statement that attaches a port: ``bind_port``
+    runs it alone, ``placements.place`` as a CTE of its one-statement write."""
+    stmt = (
         sa.update(_PORTS)
         .where(
-            _PORTS.c.id == sa.bindparam("b_port"),
-            sa.or_(_PORTS.c.device_id.is_(None), _PORTS.c.device_id == sa.bindparam("b_server")),
+            _PORTS.c.id == sa.bindparam(f"pp{i}", type_=ID),
+            sa.or_(_PORTS.c.device_id.is_(None), _PORTS.c.device_id == sa.bindparam("p_server")),
         )
-        .values({c: sa.bindparam(f"v_{c}", type_=_PORTS.c[c].type) for c in columns})
-        .returning(*_PORTS.c)
+        .values(
+            device_id=sa.bindparam("p_server", type_=ID),
+            updated_at=sa.bindparam("p_now", type_=UtcDateTime()),
+            **{c: sa.bindparam(f"pv{i}_{c}", type_=_PORTS.c[c].type) for c in columns},
+        )
     )
+    if guard is not None:
+        stmt = stmt.where(sa.exists(sa.select(1).select_from(guard)))
+    return stmt
+
+
+@lru_cache(maxsize=32)
+def _attach(columns: tuple[str, ...]) -> sa.Update:
+    return attach_statement(0, columns)
 
 
 def bind_port(
@@ -116,25 +129,21 @@ def bind_port(
     server_id: str,
     binding: Mapping[str, Any],
     status: str | None = None,
-) -> sa.Row[Any]:
+    now: datetime | None = None,
+) -> None:
     """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``), and
-    ``status`` when given; return the port's new row (attributes as ``models.Port``).
-
-    Atomic against another server taking the port: PortInUse if it is attached elsewhere.
-    One Core statement (``UPDATE ... RETURNING``): this is on the placement hot path.
-    """
+    ``status`` when given. Atomic against another server taking the port: PortInUse if it
+    is attached elsewhere. One statement, no RETURNING: this is on the placement hot path."""
     unknown = set(binding) - set(BINDING_FIELDS)
     if unknown:
         raise ValueError(f"not binding fields: {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {"device_id": server_id, "updated_at": utcnow(), **binding}
+    values: dict[str, Any] = dict(binding)
     if status is not None:
         values["status"] = status
-    params = {f"v_{k}": v for k, v in values.items()}
-    params.update(b_port=port_id, b_server=server_id)
-    row = connection_of(session).execute(_bind_statement(tuple(values)), params).one_or_none()
-    if row is None:
+    params = {f"pv0_{c}": v for c, v in values.items()}
+    params.update(pp0=port_id, p_server=server_id, p_now=now or utcnow())
+    if connection_of(session).execute(_attach(tuple(values)), params).rowcount != 1:
         raise PortInUse(f"port {port_id} is used by another server", field="ports")
-    return row
 
 
 _SEG = cast(sa.Table, Segment.__table__)

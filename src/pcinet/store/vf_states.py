@@ -8,6 +8,7 @@ reports the generation it applied, so a report about an older generation is reco
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -43,31 +44,40 @@ def apply_on_conflict(stmt: Any) -> Any:
     )
 
 
-def _upsert(dialect: str) -> Any:
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return apply_on_conflict(module.insert(_VF)).returning(*_VF.c)
-
-
-_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+VF_COLUMNS = ("host_id", "pci_address", "port_id", "desired", "action", "generation", "updated_at")
+_UPSERTS = {
+    name: apply_on_conflict(
+        module.insert(_VF).values(
+            {c: sa.bindparam(f"x_{c}", type_=_VF.c[c].type) for c in VF_COLUMNS}
+        )
+    )
+    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def set_desired(
-    session: Executor, *, host_id: str, pci_address: str, port_id: str, desired: Mapping[str, Any]
-) -> sa.Row[Any]:
+    session: Executor,
+    *,
+    host_id: str,
+    pci_address: str,
+    port_id: str,
+    desired: Mapping[str, Any],
+    now: datetime | None = None,
+) -> None:
     """Ask the host to program the VF (``desired``: vlan, mac, spoofchk, trust, link_state,
-    min_tx_rate, max_tx_rate); return the row (attributes as ``models.VfState``). One
-    statement (an upsert): this is on the placement hot path."""
+    min_tx_rate, max_tx_rate). One statement (an upsert, no RETURNING): this is on the
+    placement hot path; ``placements.place`` runs the same upsert as a CTE on PostgreSQL."""
     conn = connection_of(session)
     values = {
-        "host_id": host_id,
-        "pci_address": pci_address,
-        "port_id": port_id,
-        "desired": dict(desired),
-        "action": APPLY,
-        "generation": 1,
-        "updated_at": utcnow(),
+        "x_host_id": host_id,
+        "x_pci_address": pci_address,
+        "x_port_id": port_id,
+        "x_desired": dict(desired),
+        "x_action": APPLY,
+        "x_generation": 1,
+        "x_updated_at": now or utcnow(),
     }
-    return conn.execute(_UPSERTS[conn.dialect.name], values).one()
+    conn.execute(_UPSERTS[conn.dialect.name], values)
 
 
 def mark_restore(session: Session, *, host_id: str, pci_address: str) -> VfState:
