@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pcinet.core.network import NetworkType, Segment
 from pcinet.store import networks, ports
 from pcinet.store.claims import NewServer
+from pcinet.store.direct import DirectUnit
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
 from pcinet.store.host_records import HostRecord
 from pcinet.store.models import VfState, allocation_table
@@ -21,7 +22,7 @@ from pcinet.store.placements import (
     place,
     single_statement,
 )
-from pcinet.store.uow import CoreUnit, UnitOfWork
+from pcinet.store.uow import UnitOfWork
 from tests.store.helpers import PF, VFS, add_host, counts, read_host
 
 
@@ -52,7 +53,7 @@ def _place(
 ) -> int:
     devices = [(host.device_ids[a], i) for i, a in enumerate(addresses)]
     alone = single_statement(engine.dialect.name, devices)
-    with CoreUnit(engine, autocommit=alone) as conn:
+    with DirectUnit(engine, autocommit=alone) as conn:
         return place(
             conn,
             PlacementWrite(

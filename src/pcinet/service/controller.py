@@ -23,8 +23,9 @@ from pcinet.scheduler import SchedulerConfig
 from pcinet.service.cache import SnapshotCache
 from pcinet.service.context import ADMIN_PROJECT, Caller
 from pcinet.store.db import make_engine, make_sessionmaker, upgrade
+from pcinet.store.direct import DirectUnit
 from pcinet.store.tokens import put_token
-from pcinet.store.uow import CoreUnit, UnitOfWork
+from pcinet.store.uow import UnitOfWork
 
 # How many times a lost claim race is retried on fresh state before 409 concurrent_update.
 CLAIM_ATTEMPTS = 5
@@ -70,9 +71,10 @@ class Controller:
     def unit(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, readonly=readonly)
 
-    def core_unit(self, *, autocommit: bool = False) -> CoreUnit:
-        """A unit of work on a bare connection, for the placement hot path."""
-        return CoreUnit(self.engine, autocommit=autocommit)
+    def core_unit(self, *, autocommit: bool = False) -> DirectUnit:
+        """A unit of work on a direct connection (``store.direct``), for the placement hot
+        path."""
+        return DirectUnit(self.engine, autocommit=autocommit)
 
     def next_seed(self) -> int:
         with self._seed_lock:

@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from pcinet.store.cellsql import CellUse, add_cells, cell_params
@@ -41,7 +40,7 @@ from pcinet.store.models import (
     server_table,
     utcnow,
 )
-from pcinet.store.uow import Executor, connection_of
+from pcinet.store.uow import Conn, Executor, connection_of
 
 HOST, ALLOC, DEV, SRV = host_table, allocation_table, device_table, server_table
 
@@ -217,7 +216,7 @@ def claim(
     return seen_generation + 1
 
 
-def host_generation(conn: Connection, host_id: str) -> int | None:
+def host_generation(conn: Conn, host_id: str) -> int | None:
     query = sa.select(HOST.c.generation).where(HOST.c.id == host_id)
     return conn.execute(query).scalar_one_or_none()
 
@@ -229,14 +228,13 @@ def stale_error(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate
     )
 
 
-def devices_taken(
-    conn: Connection, host_id: str, server_id: str, wanted: list[str]
-) -> ConcurrentUpdate:
+def devices_taken(conn: Conn, host_id: str, server_id: str, wanted: list[str]) -> ConcurrentUpdate:
     got = set(
         conn.execute(sa.select(ALLOC.c.device_id).where(ALLOC.c.server_id == server_id)).scalars()
     )
     missing = [d for d in dict.fromkeys(wanted) if d not in got] or wanted
-    rows = conn.execute(sa.select(DEV.c.id, DEV.c.address).where(DEV.c.id.in_(missing)))
+    # The host's devices (a few dozen), not an IN list: this may run direct (store.direct).
+    rows = conn.execute(sa.select(DEV.c.id, DEV.c.address).where(DEV.c.host_id == host_id))
     names = {r.id: r.address for r in rows}
     words = ", ".join(names.get(d, f"unknown device {d}") for d in missing)
     return ConcurrentUpdate(

@@ -12,6 +12,7 @@ of work run REPEATABLE READ, READ ONLY.
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
     sa.event.listen(engine, "connect", _sqlite_connect)
     writer = _WriterLock()
+    _WRITER_LOCKS[engine] = writer.lock
     sa.event.listen(engine, "begin", writer.begin)
     sa.event.listen(engine, "commit", writer.end)
     sa.event.listen(engine, "rollback", writer.end)
@@ -89,7 +91,7 @@ class _WriterLock:
     measure: other processes still queue on the database lock and its busy timeout."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def begin(self, conn: Connection) -> None:
         options = conn.get_execution_options()
@@ -98,7 +100,7 @@ class _WriterLock:
         if options.get(READONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
-        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
             raise sa.exc.OperationalError(
                 "BEGIN IMMEDIATE", {}, TimeoutError("no write lock within the busy timeout")
             )
@@ -111,10 +113,17 @@ class _WriterLock:
 
     def end(self, conn: Connection) -> None:
         if conn.info.pop(_HOLDS_WRITER, False):
-            self._lock.release()
+            self.lock.release()
 
 
 _HOLDS_WRITER = "pcinet_holds_writer_lock"
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def writer_lock(engine: Engine) -> threading.Lock | None:
+    """The in-process writer lock of a SQLite engine (``_WriterLock``), for a transaction
+    begun on the DBAPI connection (``store.direct``); None for other databases."""
+    return _WRITER_LOCKS.get(engine)
 
 
 def readonly_options(bind: Engine | Connection) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
 
 from pcinet.store.cellsql import CellUse, cell_params
 from pcinet.store.claims import (
@@ -45,7 +44,7 @@ from pcinet.store.claims import (
 from pcinet.store.errors import ConcurrentUpdate, PortInUse
 from pcinet.store.models import Port
 from pcinet.store.ports import attach_statement, bind_port
-from pcinet.store.uow import Executor, connection_of
+from pcinet.store.uow import Conn, Executor, connection_of
 from pcinet.store.vf_states import VF_COLUMNS, VF_TABLE, apply_on_conflict, set_desired
 
 ABORT_DEVICES = "pcinet-abort:devices"
@@ -236,7 +235,7 @@ def single_statement(dialect: str, devices: Sequence[object]) -> bool:
     return dialect == "postgresql" and bool(devices)
 
 
-def _place_stepwise(conn: Connection, w: PlacementWrite) -> int:
+def _place_stepwise(conn: Conn, w: PlacementWrite) -> int:
     generation = claim(
         conn,
         host_id=w.host_id,

@@ -162,11 +162,15 @@ _PORTS_WITH_SEGMENTS_BASE = (
     .join(_SEG, _SEG.c.network_id == _PORTS.c.network_id)
     .order_by(_PORTS.c.id, _SEG.c.position)
 )
-_PORTS_WITH_SEGMENTS = _PORTS_WITH_SEGMENTS_BASE.where(
-    _PORTS.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-# One port (the common case) without an expanding IN, which SQLAlchemy re-renders each time.
-_PORT_WITH_SEGMENTS = _PORTS_WITH_SEGMENTS_BASE.where(_PORTS.c.id == sa.bindparam("id"))
+
+
+@lru_cache(maxsize=16)
+def _ports_with_segments(count: int) -> sa.Select[Any]:
+    """The query for ``count`` ports (params ``id0``...): one statement per count, without
+    an expanding IN, so that it is compiled once and runs direct (``store.direct``)."""
+    ids = [sa.bindparam(f"id{i}", type_=ID) for i in range(count)]
+    where = _PORTS.c.id == ids[0] if count == 1 else _PORTS.c.id.in_(ids)
+    return _PORTS_WITH_SEGMENTS_BASE.where(where)
 
 
 def ports_with_segments(
@@ -176,11 +180,8 @@ def ports_with_segments(
     segment rows in order, in one query (the placement hot path)."""
     if not port_ids:
         return {}, {}
-    params: dict[str, Any]
-    if len(port_ids) == 1:
-        query, params = _PORT_WITH_SEGMENTS, {"id": port_ids[0]}
-    else:
-        query, params = _PORTS_WITH_SEGMENTS, {"ids": list(port_ids)}
+    query = _ports_with_segments(len(port_ids))
+    params = {f"id{i}": port_id for i, port_id in enumerate(port_ids)}
     ports: dict[str, sa.Row[Any]] = {}
     networks: dict[str, tuple[str, list[sa.Row[Any]]]] = {}
     seen: set[tuple[str, str]] = set()

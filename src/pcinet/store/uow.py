@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from pcinet.store.db import autocommit_options, readonly_options
+from pcinet.store.db import readonly_options
+from pcinet.store.direct import DirectConnection
 
 
 class UnitOfWork:
@@ -65,52 +66,12 @@ class UnitOfWork:
         return session.get_bind().dialect.name == "postgresql"
 
 
-Executor = Session | Connection
+# What the store's functions run statements on: a session (its transaction's connection), a
+# Core connection, or a direct connection (``store.direct``: the placement hot path).
+Executor = Session | Connection | DirectConnection
+Conn = Connection | DirectConnection
 
 
-def connection_of(db: Executor) -> Connection:
+def connection_of(db: Executor) -> Conn:
     """The connection of a session's transaction, or the connection itself."""
     return db.connection() if isinstance(db, Session) else db
-
-
-class CoreUnit:
-    """A unit of work on a bare Core connection, for the hot paths (placing a server):
-    the same all-or-nothing transaction as ``UnitOfWork`` (SQLite: BEGIN IMMEDIATE), without
-    the ORM session's bookkeeping. The store functions that take an ``Executor`` work in it.
-
-    With ``autocommit``, there is no transaction: each statement is its own (and sees its
-    own snapshot), which saves the BEGIN and COMMIT of a single-statement read.
-    """
-
-    def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
-        self._engine = engine
-        self.autocommit = autocommit
-        self._conn: Connection | None = None
-
-    def __enter__(self) -> Connection:
-        conn = self._engine.connect()
-        try:
-            if self.autocommit:
-                conn = conn.execution_options(**autocommit_options(self._engine))
-            conn.begin()
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn = self._conn
-        assert conn is not None, "__exit__ without __enter__"
-        try:
-            if exc_type is None:
-                conn.commit()
-            else:
-                conn.rollback()
-        finally:
-            conn.close()
