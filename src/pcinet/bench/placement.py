@@ -61,6 +61,7 @@ from pcinet.service import servers as service_servers
 from pcinet.service import tokens as service_tokens
 from pcinet.service.context import ADMIN, Caller
 from pcinet.service.controller import Controller, settle_heap
+from pcinet.service.portcache import PortCache
 from pcinet.store.db import make_engine, upgrade
 from pcinet.store.models import Base, allocation_table
 
@@ -75,7 +76,8 @@ HOST_MEMORY_MB = 262144
 ADMIN_TOKEN = "pcinet-bench-admin"
 TIMED = (
     "server creates only (schedule + claim + bind + VF state, committed); hosts, networks "
-    "and ports are created before timing"
+    "and ports are created before timing, by the same controller (which so knows the "
+    "ports, unless --cold-ports; replicas read them)"
 )
 # Create server i: None once it is created, else the error code answered (any other
 # exception is a bug and stops the run).
@@ -472,13 +474,17 @@ def run_placement_bench(
     inline_clients: bool = False,
     profile: str | None = None,
     sql_stats: bool = False,
+    cold_ports: bool = False,
 ) -> dict[str, Any]:
     """See the module docstring. In http mode the clients (``workers`` threads each) run
     in ``processes`` spawned processes, so that they do not take the API process's GIL
     (``inline_clients``: threads of this process instead). ``profile`` writes a cProfile
     dump (``pstats``) of every thread this process starts during the timed part (the
     workers, or the API server's threads); ``sql_stats`` adds ``sql``: this process's
-    statements by total time."""
+    statements by total time. ``cold_ports``: the controller forgets the ports it created
+    and the networks it read (``service.portcache``) before timing, so that every create
+    reads its port; ``port_reads`` counts the creates that read their ports (None with
+    replicas, which never created them and so always read)."""
     replicas = processes > 1 and mode == "inprocess"
     if (profile or sql_stats) and replicas:
         raise InvalidInput("--profile, --sql-stats: one controller process only", field="processes")
@@ -499,7 +505,10 @@ def run_placement_bench(
         ctl = Controller.start(settings, migrate=False)
         try:
             cloud = build_cloud(ctl, hosts=hosts, servers=servers, vfs_per_pf=vfs_per_pf)
+            if cold_ports:
+                ctl.ports = PortCache(ctl.ports.capacity)
             settle_heap()
+            reads0 = ctl.ports.misses
             indexes = range(servers)
             statements = _SqlStats(ctl.engine) if sql_stats else None
             if replicas:
@@ -522,6 +531,7 @@ def run_placement_bench(
             if statements is not None:
                 statements.close()
             allocations, distinct = _held(ctl)
+            port_reads = None if replicas else ctl.ports.misses - reads0
         finally:
             ctl.close()
     result = _result(
@@ -537,6 +547,7 @@ def run_placement_bench(
         allocations=allocations,
         distinct=distinct,
     )
+    result["port_reads"] = port_reads
     if statements is not None:
         result["sql"] = statements.top(placed=result["placed"])
     if profile:

@@ -81,6 +81,14 @@ def bench_placement(
     sql_stats: Annotated[
         bool, typer.Option("--sql-stats", help="Add the SQL statements by total time.")
     ] = False,
+    cold_ports: Annotated[
+        bool,
+        typer.Option(
+            "--cold-ports",
+            help="Make the controller forget the ports it created (and the networks it read), "
+            "so that every create reads its port, as on a replica that did not create it.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Report hosts (2 PFs on phy1/phy2), create two provider networks and one direct port
@@ -104,6 +112,7 @@ def bench_placement(
             inline_clients=inline_clients,
             profile=profile,
             sql_stats=sql_stats,
+            cold_ports=cold_ports,
         )
     except PcinetError as exc:
         fail(exc, as_json=as_json)

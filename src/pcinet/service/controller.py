@@ -22,6 +22,7 @@ from pcinet.core.vlan import VlanRanges
 from pcinet.scheduler import SchedulerConfig
 from pcinet.service.cache import SnapshotCache
 from pcinet.service.context import ADMIN_PROJECT, Caller
+from pcinet.service.portcache import PortCache
 from pcinet.store.db import make_engine, make_sessionmaker, upgrade
 from pcinet.store.direct import DirectUnit
 from pcinet.store.tokens import put_token
@@ -39,6 +40,8 @@ class Controller:
     cache: SnapshotCache
     vlan_ranges: VlanRanges
     claim_attempts: int = CLAIM_ATTEMPTS
+    # Ports created here and not attached yet, and networks read: see ``service.portcache``.
+    ports: PortCache = field(default_factory=PortCache)
     # Token digest -> (when it was looked up, its caller); see ``service.tokens``.
     token_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _seeds: itertools.count[int] = field(default_factory=itertools.count)

@@ -222,3 +222,4 @@ def delete(ctl: Controller, caller: Caller, network_id: str) -> None:
             raise NetworkInUse(
                 f"network {network_id} has ports: delete them first", field="network_id"
             ) from None
+    ctl.ports.forget_network(network_id)

@@ -93,10 +93,12 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                     max_tx_rate=max_rate,
                     status="DOWN",
                 )
-                return port_view(row)
         except MacAddressInUse:
             if fixed_mac is not None or attempt == MAC_ATTEMPTS - 1:
                 raise
+            continue
+        ctl.ports.remember(store_ports.port_record(row))  # committed: a server may take it
+        return port_view(row)
     raise AssertionError("unreachable")
 
 
@@ -138,6 +140,7 @@ def list_ports(
 
 def delete(ctl: Controller, caller: Caller, port_id: str) -> None:
     caller.require("admin", "member", action="deleting a port")
+    ctl.ports.forget([port_id])
     with ctl.unit() as session:
         owned(caller, store_ports.get_port(session, port_id), port_id)
         if not store_ports.delete_port(session, port_id):  # PortInUse if a server uses it
@@ -156,6 +159,7 @@ def set_status(ctl: Controller, caller: Caller, port_id: str, body: Any) -> dict
     error = data.get("error")
     if error is not None and not isinstance(error, str):
         raise InvalidRequest("body.error: expected a string", field="body.error")
+    ctl.ports.forget([port_id])
     with ctl.unit() as session:
         row = store_ports.set_port_status(session, port_id, status)
         if row is None:

@@ -3,14 +3,18 @@ the desired VF state, in ONE transaction; delete gives everything back and asks 
 to restore its VFs.
 
 Creating a server:
-1. read its ports (the caller's, not used by another server) and their networks; turn the
-   flavor and the ports into the scheduler's request (``core.port.server_requests``);
+1. read its ports (the caller's, not used by another server) and their networks, unless
+   this process knows them (``service.portcache``: ports it created, networks it read);
+   turn the flavor and the ports into the scheduler's request (``core.port.server_requests``);
 2. ``SnapshotCache.reserve``: decide on the in-memory snapshot and take the devices from it;
 3. one unit of work: ``claims.claim`` (compare-and-swap on the host's generation, devices
    re-checked in SQL), ``core.binding.bind_port`` for each port (a device that cannot
    reach the segment is a ConsistencyError: a bug, never a user error), the ports'
    binding fields, and the VF state of each VF port;
-4. a lost race (ConcurrentUpdate) reloads the host and goes back to 2, at most
+4. a port taken meanwhile (PortInUse from the write: another server has it, or it was
+   deleted on another replica) reads the ports again to answer precisely (port_in_use
+   naming the server, or not_found);
+5. a lost race (ConcurrentUpdate) reloads the host and goes back to 2, at most
    ``Controller.claim_attempts`` times, then 409 ``concurrent_update``. No valid host is
    answered only after one refresh of the snapshot (so a stale view never says no).
 """
@@ -119,12 +123,30 @@ def _parse(body: Any) -> _Body:
     return _Body(name, Flavor.from_dict(data["flavor"], where="server.flavor"), _port_ids(data))
 
 
-def _prepare(ctl: Controller, caller: Caller, session: Executor, body: _Body) -> _Plan:
-    """Read the ports and their networks (in the caller's transaction) and build the
-    scheduler's request."""
+_Inputs = tuple[Mapping[str, Any], Mapping[str, tuple[str, list[Any]]], Mapping[str, Any]]
+
+
+def _read(ctl: Controller, body: _Body, *, fresh: bool = False) -> _Inputs:
+    """The ports (id -> row) and their networks (id -> name and segment rows), from the
+    controller's port cache when it knows them all (and not ``fresh``), else in one read
+    (autocommit: one statement); and the aliases when the flavor asks for any."""
+    with_aliases = ALIAS_EXTRA_SPEC in body.flavor.extra_specs
+    known = None if fresh else ctl.ports.get(body.port_ids)
+    if known is not None and not with_aliases:
+        return known[0], known[1], {}
+    with ctl.core_unit(autocommit=True) as conn:
+        rows, networks = known or store_ports.ports_with_segments(conn, body.port_ids)
+        aliases = parse_aliases(list_aliases(conn)) if with_aliases else {}
+    if known is None:
+        ctl.ports.remember_networks(networks)
+    return rows, networks, aliases
+
+
+def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _Plan:
+    """Check the ports (the caller's, not used by another server) and build the scheduler's
+    request."""
     flavor, port_ids = body.flavor, body.port_ids
-    rows, stored_networks = store_ports.ports_with_segments(session, port_ids)
-    aliases = parse_aliases(list_aliases(session)) if ALIAS_EXTRA_SPEC in flavor.extra_specs else {}
+    rows, stored_networks, aliases = inputs
     ports = []
     for i, port_id in enumerate(port_ids):
         row = rows.get(port_id)
@@ -198,11 +220,25 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
             "extra_specs": dict(parsed.flavor.extra_specs),
         },
     )
-    # The ports and networks are read once, outside the claim's transaction: a network's
-    # segments never change, and whether a port is still free is re-checked atomically
-    # when it is bound (PortInUse).
-    with ctl.core_unit(autocommit=True) as conn:  # one statement (two with an alias)
-        plan = _prepare(ctl, caller, conn, parsed)
+    # The ports and networks are read once (or known: ``service.portcache``), outside the
+    # claim's transaction: a network's segments never change, and whether a port is still
+    # free is re-checked atomically when it is bound (PortInUse).
+    plan = _prepare(ctl, caller, parsed, _read(ctl, parsed))
+    try:
+        view = _place(ctl, plan, server)
+    except PortInUse:
+        # Taken by another server, or deleted (on another replica) meanwhile: read the
+        # ports again to say which, precisely (NotFound, or PortInUse naming the server).
+        ctl.ports.forget(parsed.port_ids)
+        _prepare(ctl, caller, parsed, _read(ctl, parsed, fresh=True))
+        raise
+    ctl.ports.forget(parsed.port_ids)  # attached now: the next use reads them
+    return view
+
+
+def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
+    """Reserve on the snapshot and claim in the database, retrying a lost race on fresh
+    state (see the module docstring)."""
     refreshed = False
     attempts = 0
     while True:

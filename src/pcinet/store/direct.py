@@ -14,16 +14,19 @@ exception classes (``sa.exc.IntegrityError``...), a lost connection is invalidat
 events (``before_cursor_execute``/``after_cursor_execute``) are dispatched when listened
 to, with the ``DirectConnection`` in place of a ``Connection``.
 
-What is refused (``ValueError`` when compiling): expanding IN parameters and other
-post-compile parameters, escaped bind names, and column defaults other than Python scalars
-and callables. ``executemany`` is not offered.
+What is refused (``ValueError`` when compiling): textual SQL (``sa.text``), expanding IN
+parameters and other post-compile parameters, escaped bind names, callable bind values, and
+column defaults other than Python scalars and callables. Statements carry their values: an
+``INSERT``/``UPDATE`` without ``.values()`` compiles every column as a required parameter,
+not the ones the call passes. ``executemany`` is not offered. Rows are keyed by the column
+names the database reports for SQLAlchemy's SQL (its labels: ``id``, ``id_1`` ...).
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
@@ -35,6 +38,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from pcinet.store.db import SQLITE_BUSY_TIMEOUT_S, writer_lock
 
 Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    row: Any  # a ``row_type``
+    processors: tuple[Processor | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +59,23 @@ class Compiled:
     # Values the statement binds itself (literals) or computes (column defaults).
     static: Mapping[str, Any]
     defaults: Mapping[str, Callable[[], Any]]
-    row: type | None  # the row type of a statement that returns rows
-    result_processors: tuple[Processor | None, ...]
+    # The result columns' types, for a statement that returns rows (None: no rows).
+    result_types: tuple[Any, ...] | None
+    # Per cursor description (names and type codes): the row type and result processors.
+    shapes: dict[tuple[Any, ...], _Shape] = field(default_factory=dict, compare=False)
+
+    def shape(self, dialect: Dialect, description: Sequence[Any]) -> _Shape:
+        key = tuple((d[0], d[1]) for d in description)
+        known = self.shapes.get(key)
+        if known is None:
+            assert self.result_types is not None
+            processors = tuple(
+                t.dialect_impl(dialect).result_processor(dialect, code)
+                for t, (_, code) in zip(self.result_types, key, strict=True)
+            )
+            known = _Shape(row_type([name for name, _ in key]), processors)
+            self.shapes[key] = known
+        return known
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values: Mapping[str, Any] = params
@@ -81,7 +105,8 @@ def _default(column: sa.Column[Any], update: bool) -> Callable[[], Any]:
     raise ValueError(f"column {column.key}: only Python scalar or callable defaults run direct")
 
 
-def _row_type(keys: Sequence[str]) -> type:
+def row_type(keys: Sequence[str]) -> type:
+    """A tuple type with a field per key and ``_mapping``, like SQLAlchemy's rows."""
     base = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
 
     def mapping(self: Any) -> dict[str, Any]:
@@ -94,6 +119,8 @@ def _row_type(keys: Sequence[str]) -> type:
 def compile_statement(stmt: sa.ClauseElement, dialect: Dialect) -> Compiled:
     """``stmt`` compiled for ``dialect`` (cached per statement object: build statements once
     per shape, as the store's hot-path statements are)."""
+    if isinstance(stmt, sa.TextClause):
+        raise ValueError("textual SQL does not run direct: say its columns (text().columns())")
     compiled = stmt.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     if compiled.literal_execute_params or compiled.post_compile_params:
@@ -107,26 +134,22 @@ def compile_statement(stmt: sa.ClauseElement, dialect: Dialect) -> Compiled:
     static: dict[str, Any] = {}
     for name in dict.fromkeys(names):
         bind = binds[name]
+        if bind.callable is not None:
+            raise ValueError(f"bind parameter {name}: a callable value does not run direct")
         proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if proc is not None:
             processors[name] = proc
-        if not bind.required and not bind.callable:
+        if not bind.required:
             static[name] = bind.effective_value
     defaults = {c.key: _default(c, False) for c in compiled.insert_prefetch}
     defaults.update({c.key: _default(c, True) for c in compiled.update_prefetch})
     for name in defaults:
         static.pop(name, None)
-    row: type | None = None
-    result_processors: tuple[Processor | None, ...] = ()
-    returns = isinstance(stmt, sa.Select) or (
-        isinstance(stmt, sa.sql.dml.UpdateBase) and bool(stmt._returning)
-    )
-    if returns:
-        columns = list(stmt.exported_columns)  # type: ignore[attr-defined]
-        row = _row_type([str(c.key) for c in columns])
-        result_processors = tuple(
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        )
+    result_types: tuple[Any, ...] | None = None
+    if isinstance(stmt, sa.sql.selectable.SelectBase) or (
+        isinstance(stmt, sa.sql.dml.UpdateBase) and stmt._returning
+    ):
+        result_types = tuple(c.type for c in stmt.exported_columns)
     return Compiled(
         sql=compiled.string,
         names=names,
@@ -134,8 +157,7 @@ def compile_statement(stmt: sa.ClauseElement, dialect: Dialect) -> Compiled:
         processors=processors,
         static=static,
         defaults=defaults,
-        row=row,
-        result_processors=result_processors,
+        result_types=result_types,
     )
 
 
@@ -203,10 +225,11 @@ class DirectConnection:
             events.before_cursor_execute(self, None, c.sql, args, None, False)
         cursor = self._run(c.sql, args)
         rows: list[Any] = []
-        if c.row is not None:
-            procs = c.result_processors
-            make = c.row._make  # type: ignore[attr-defined]
-            if any(procs):
+        if c.result_types is not None:
+            shape = c.shape(self.dialect, cursor.description)
+            make = shape.row._make
+            if any(shape.processors):
+                procs = shape.processors
                 rows = [
                     make(p(v) if p is not None else v for p, v in zip(procs, r, strict=True))
                     for r in cursor.fetchall()
@@ -230,7 +253,7 @@ class DirectConnection:
     def _wrap(self, exc: Any, sql: str, args: Any) -> sa.exc.StatementError:
         lost = self.dialect.is_disconnect(exc, self.driver, None)
         if lost:
-            self._pooled.invalidate(exc)
+            self.invalidate(exc)
         error: sa.exc.StatementError = sa.exc.DBAPIError.instance(
             sql,
             args,
@@ -250,9 +273,16 @@ class DirectConnection:
     def rollback_quietly(self) -> None:
         """Roll back; a connection that cannot is invalidated (never raises: the caller is
         already handling an error)."""
+        if not self._pooled.is_valid:
+            return
         try:
             self.driver.rollback()
         except Exception as exc:
+            self.invalidate(exc)
+
+    def invalidate(self, exc: BaseException) -> None:
+        """Discard the connection (the pool opens a new one), once."""
+        if self._pooled.is_valid:
             self._pooled.invalidate(exc)
 
 
@@ -324,9 +354,9 @@ class DirectUnit:
                 conn.rollback_quietly()
         finally:
             self._unlock()
-            if self.autocommit and conn.dialect.name != "sqlite":
+            if self.autocommit and conn.dialect.name != "sqlite" and conn._pooled.is_valid:
                 try:
                     conn.driver.autocommit = False
                 except conn._error as error:
-                    conn._pooled.invalidate(error)
+                    conn.invalidate(error)
             conn._pooled.close()

@@ -15,6 +15,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pcinet.store.direct import row_type
 from pcinet.store.errors import MacAddressInUse, PortInUse
 from pcinet.store.models import ID, Network, Port, Segment, UtcDateTime, new_id, utcnow
 from pcinet.store.uow import Executor, connection_of
@@ -93,6 +94,15 @@ def list_ports(
 
 
 _PORTS = cast(sa.Table, Port.__table__)
+
+
+_PORT_RECORD: Any = row_type([c.key for c in _PORTS.columns])
+
+
+def port_record(port: Port) -> Any:
+    """A port's columns as a row (attributes and ``_mapping``), as ``ports_with_segments``
+    reads them: for ``service.portcache``."""
+    return _PORT_RECORD._make(getattr(port, c.key) for c in _PORTS.columns)
 
 
 def attach_statement(i: int, columns: tuple[str, ...], guard: sa.CTE | None = None) -> sa.Update:
