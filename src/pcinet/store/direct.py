@@ -61,21 +61,23 @@ class Compiled:
     defaults: Mapping[str, Callable[[], Any]]
     # The result columns' types, for a statement that returns rows (None: no rows).
     result_types: tuple[Any, ...] | None
-    # Per cursor description (names and type codes): the row type and result processors.
-    shapes: dict[tuple[Any, ...], _Shape] = field(default_factory=dict, compare=False)
+    # The row type and result processors, from the cursor's description at the first
+    # execution (names and type codes: the same SQL always gives the same columns; as
+    # SQLAlchemy, which caches a compiled statement's result metadata too).
+    shapes: list[_Shape] = field(default_factory=list, compare=False)
 
     def shape(self, dialect: Dialect, description: Sequence[Any]) -> _Shape:
-        key = tuple((d[0], d[1]) for d in description)
-        known = self.shapes.get(key)
-        if known is None:
-            assert self.result_types is not None
-            processors = tuple(
-                t.dialect_impl(dialect).result_processor(dialect, code)
-                for t, (_, code) in zip(self.result_types, key, strict=True)
-            )
-            known = _Shape(row_type([name for name, _ in key]), processors)
-            self.shapes[key] = known
-        return known
+        if self.shapes:
+            return self.shapes[0]
+        assert self.result_types is not None
+        columns = [(d[0], d[1]) for d in description]
+        processors = tuple(
+            t.dialect_impl(dialect).result_processor(dialect, code)
+            for t, (_, code) in zip(self.result_types, columns, strict=True)
+        )
+        shape = _Shape(row_type([name for name, _ in columns]), processors)
+        self.shapes.append(shape)
+        return shape
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values: Mapping[str, Any] = params
@@ -127,7 +129,7 @@ def compile_statement(stmt: sa.ClauseElement, dialect: Dialect) -> Compiled:
         raise ValueError("statements with post-compile (expanding) parameters do not run direct")
     if compiled.escaped_bind_names:
         raise ValueError("statements with escaped bind names do not run direct")
-    binds = compiled.binds
+    binds = {name: bind for bind, name in compiled.bind_names.items()}  # as rendered
     positional = bool(dialect.positional)
     names = tuple(compiled.positiontup or ()) if positional else tuple(binds)
     processors: dict[str, Processor] = {}
