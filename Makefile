@@ -38,10 +38,13 @@ PLACEMENT := $(BIN)/pcinet bench placement --hosts 1000 --servers 4000 --json
 bench-placement: $(STAMP)
 	$(PLACEMENT)
 	$(PLACEMENT) --workers 4
+	$(PLACEMENT) --cold-ports
 	$(PLACEMENT) --http --workers 4
 	$(BIN)/python -m tests.pgrun \
 	  -- $(PLACEMENT) --database-url '{url}' \
 	  -- $(PLACEMENT) --database-url '{url}' --workers 4 \
+	  -- $(PLACEMENT) --database-url '{url}' --cold-ports \
+	  -- $(PLACEMENT) --database-url '{url}' --cold-ports --workers 4 \
 	  -- $(PLACEMENT) --database-url '{url}' --http --workers 4 \
 	  -- $(PLACEMENT) --database-url '{url}' --processes 2 --workers 2
 

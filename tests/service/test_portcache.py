@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pcinet.config import Settings
+from pcinet.core.errors import NoValidHost
 from pcinet.service import hosts, networks, ports, servers
 from pcinet.service.context import ADMIN, Caller
 from pcinet.service.controller import Controller
@@ -140,3 +141,55 @@ def test_the_cache_is_bounded_oldest_first_out() -> None:
     assert known is not None and list(known[0]) == ["p1", "p2"] and list(known[1]) == ["n"]
     cache.forget(["p1"])
     assert cache.get(["p1", "p2"]) is None  # all or nothing
+
+
+def test_a_failed_create_on_a_remembered_port_says_why_the_port_is_unusable(
+    replicas: tuple[Controller, Controller],
+) -> None:
+    """Another replica deleted the port; the create fails before its write (no host has
+    that much memory): the answer is about the port, as on a replica that reads it."""
+    a, b = replicas
+    net = _network(a)
+    _server(a, _port(a, net, "warm"))
+    port = _port(a, net)
+    ports.delete(b, MEMBER, port)
+    body = {"name": "vm", "flavor": {"vcpus": 1, "memory_mb": 10**6}, "ports": [port]}
+    with pytest.raises(NotFound, match=port):
+        servers.create(a, MEMBER, body)
+
+
+def test_a_failed_create_on_a_usable_remembered_port_keeps_its_reason(
+    replicas: tuple[Controller, Controller],
+) -> None:
+    a, _ = replicas
+    net = _network(a)
+    _server(a, _port(a, net, "warm"))
+    port = _port(a, net)
+    body = {"name": "vm", "flavor": {"vcpus": 1, "memory_mb": 10**6}, "ports": [port]}
+    with pytest.raises(NoValidHost):
+        servers.create(a, MEMBER, body)
+    assert a.ports.get([port]) is None  # forgotten, re-read: placed from a read next time
+    assert _server(a, port)["ports"][0]["id"] == port
+
+
+def test_a_status_set_anywhere_never_shows_stale_in_the_create_view(
+    replicas: tuple[Controller, Controller],
+) -> None:
+    """A normal port's status set on another replica: attaching writes DOWN, as the view
+    says; a status set here also makes this replica forget the port."""
+    a, b = replicas
+    net = _network(a)
+    _server(a, _port(a, net, "warm"))
+    normal = str(
+        ports.create(a, MEMBER, {"network_id": net, "name": "n", "binding:vnic_type": "normal"})[
+            "id"
+        ]
+    )
+    service = Caller("p1", "service")
+    ports.set_status(b, service, normal, {"status": "ERROR"})
+    created = servers.create(a, MEMBER, {"name": "vm", "flavor": FLAVOR, "ports": [normal]})
+    assert created["ports"][0]["status"] == "DOWN"
+    assert ports.get(a, MEMBER, normal)["status"] == "DOWN"
+    mine = _port(a, net, "mine")
+    ports.set_status(a, service, mine, {"status": "DOWN"})
+    assert a.ports.get([mine]) is None

@@ -43,6 +43,7 @@ HEARTBEAT = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=PLUS2)
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 DIALECTS = [
     pytest.param(sqlite.dialect(), id="sqlite"),
     pytest.param(postgresql.psycopg.dialect(), id="postgres"),  # type: ignore[no-untyped-call]
@@ -565,6 +566,32 @@ def test_a_missing_parameter_is_an_argument_error_naming_it(
     assert lock is None or not lock.locked()
 
 
+def test_a_value_a_bind_processor_refuses_is_a_statement_error(engine: Engine) -> None:
+    naive = datetime(2024, 5, 6, 7, 8, 9)  # UtcDateTime keeps aware times only
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), DirectUnit(engine) as conn:
+        conn.execute(INSERT_HOST, host_params("before"))
+        conn.execute(
+            sa.select(H.c.name).where(H.c.created_at < bp("t", type_=UtcDateTime())), {"t": naive}
+        )
+    assert names(engine) == []
+
+
+@SQLITE_ONLY
+def test_a_writer_waits_for_the_lock_at_most_the_busy_timeout(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = writer_lock(engine)
+    assert lock is not None
+    monkeypatch.setattr("pcinet.store.direct.SQLITE_BUSY_TIMEOUT_S", 0.05)
+    # Another writer of this process holds the lock.
+    with lock, pytest.raises(sa.exc.OperationalError, match="no write lock"), DirectUnit(engine):
+        pass
+    with DirectUnit(engine) as conn:  # and nothing was left taken
+        conn.execute(INSERT_HOST, host_params("after"))
+    assert names(engine) == ["after"]
+    assert writer_lock(engine.execution_options(isolation_level="SERIALIZABLE")) is lock
+
+
 @POSTGRES_ONLY
 def test_a_lost_connection_is_invalidated(engine: Engine, observer: Engine) -> None:
     pooled = engine.raw_connection()
@@ -686,6 +713,7 @@ ACCESSORS: list[tuple[str, Callable[[Any], Any], tuple[Any, Any, Any]]] = [
     ("scalar_one", lambda r: r.scalar_one(), (NO_ROW, "h-a", MANY)),
     ("scalar_one_or_none", lambda r: r.scalar_one_or_none(), (None, "h-a", MANY)),
     ("scalars", lambda r: list(r.scalars()), ([], ["h-a"], ["h-a", "h-b"])),
+    ("scalars().all()", lambda r: r.scalars().all(), ([], ["h-a"], ["h-a", "h-b"])),
     ("all", lambda r: [tuple(x) for x in r.all()], ([], [FIRST], [FIRST, SECOND])),
     ("iteration", lambda r: [tuple(x) for x in r], ([], [FIRST], [FIRST, SECOND])),
 ]
@@ -730,7 +758,16 @@ def test_cursor_events_are_dispatched_with_the_sql(engine: Engine) -> None:
         conn.execute(stmt, {"who": "somebody"})
     sql = compile_statement(stmt, engine.dialect).sql
     args = ("somebody",) if engine.dialect.positional else {"who": "somebody"}
+    begin = (
+        [
+            ("before", conn, True, "BEGIN IMMEDIATE", ()),
+            ("after", conn, False, "BEGIN IMMEDIATE", ()),
+        ]
+        if engine.dialect.name == "sqlite"
+        else []
+    )
     assert calls == [
+        *begin,
         ("before", conn, True, sql, args),
         ("after", conn, False, sql, args),
     ]
@@ -738,4 +775,4 @@ def test_cursor_events_are_dispatched_with_the_sql(engine: Engine) -> None:
     sa.event.remove(engine, "after_cursor_execute", after)
     with DirectUnit(engine) as conn:
         conn.execute(stmt, {"who": "nobody"})
-    assert len(calls) == 2
+    assert len(calls) == len(begin) + 2

@@ -12,8 +12,9 @@ Creating a server:
    reach the segment is a ConsistencyError: a bug, never a user error), the ports'
    binding fields, and the VF state of each VF port;
 4. a port taken meanwhile (PortInUse from the write: another server has it, or it was
-   deleted on another replica) reads the ports again to answer precisely (port_in_use
-   naming the server, or not_found);
+   deleted on another replica), or any failure on ports this process remembered, reads the
+   ports again: if they are the reason, the answer says so precisely (port_in_use naming
+   the server, or not_found);
 5. a lost race (ConcurrentUpdate) reloads the host and goes back to 2, at most
    ``Controller.claim_attempts`` times, then 409 ``concurrent_update``. No valid host is
    answered only after one refresh of the snapshot (so a stale view never says no).
@@ -24,14 +25,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_alias_extra_spec, parse_aliases
 from pcinet.core.binding import VIF_TYPE_PF, VIF_TYPE_VF, PortBinding, bind_port
-from pcinet.core.errors import NetworkNotServable
+from pcinet.core.errors import NetworkNotServable, PcinetError
 from pcinet.core.flavor import Flavor, flavor_requirements
 from pcinet.core.network import Network, NetworkType, Segment
 from pcinet.core.port import Port, VnicType, server_requests
@@ -123,30 +124,32 @@ def _parse(body: Any) -> _Body:
     return _Body(name, Flavor.from_dict(data["flavor"], where="server.flavor"), _port_ids(data))
 
 
-_Inputs = tuple[Mapping[str, Any], Mapping[str, tuple[str, list[Any]]], Mapping[str, Any]]
+class _Inputs(NamedTuple):
+    ports: Mapping[str, Any]  # id -> row
+    networks: Mapping[str, tuple[str, list[Any]]]  # id -> name and segment rows
+    aliases: Mapping[str, Any]
+    remembered: bool  # the ports came from the port cache
 
 
 def _read(ctl: Controller, body: _Body, *, fresh: bool = False) -> _Inputs:
-    """The ports (id -> row) and their networks (id -> name and segment rows), from the
-    controller's port cache when it knows them all (and not ``fresh``), else in one read
-    (autocommit: one statement); and the aliases when the flavor asks for any."""
+    """The ports and their networks, from the controller's port cache when it knows them
+    all (and not ``fresh``), else in one read (autocommit: one statement); and the aliases
+    when the flavor asks for any."""
     with_aliases = ALIAS_EXTRA_SPEC in body.flavor.extra_specs
     known = None if fresh else ctl.ports.get(body.port_ids)
     if known is not None and not with_aliases:
-        return known[0], known[1], {}
+        return _Inputs(known[0], known[1], {}, True)
     with ctl.core_unit(autocommit=True) as conn:
         rows, networks = known or store_ports.ports_with_segments(conn, body.port_ids)
         aliases = parse_aliases(list_aliases(conn)) if with_aliases else {}
     if known is None:
         ctl.ports.remember_networks(networks)
-    return rows, networks, aliases
+    return _Inputs(rows, networks, aliases, known is not None)
 
 
-def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _Plan:
-    """Check the ports (the caller's, not used by another server) and build the scheduler's
-    request."""
-    flavor, port_ids = body.flavor, body.port_ids
-    rows, stored_networks, aliases = inputs
+def _usable_ports(caller: Caller, port_ids: Sequence[str], rows: Mapping[str, Any]) -> list[Any]:
+    """The rows of ``port_ids``, in order: NotFound unless the caller's, PortInUse if a
+    server has one."""
     ports = []
     for i, port_id in enumerate(port_ids):
         row = rows.get(port_id)
@@ -159,6 +162,15 @@ def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _
                 field=f"server.ports[{i}]",
             )
         ports.append(row)
+    return ports
+
+
+def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _Plan:
+    """Check the ports (the caller's, not used by another server) and build the scheduler's
+    request."""
+    flavor, port_ids = body.flavor, body.port_ids
+    stored_networks, aliases = inputs.networks, inputs.aliases
+    ports = _usable_ports(caller, port_ids, inputs.ports)
     nets: dict[str, Network] = {}
     segment_ids: dict[str, dict[tuple[str, str | None, int | None], str]] = {}
     for network_id, (network_name, segment_rows) in stored_networks.items():
@@ -223,14 +235,17 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     # The ports and networks are read once (or known: ``service.portcache``), outside the
     # claim's transaction: a network's segments never change, and whether a port is still
     # free is re-checked atomically when it is bound (PortInUse).
-    plan = _prepare(ctl, caller, parsed, _read(ctl, parsed))
+    inputs = _read(ctl, parsed)
+    plan = _prepare(ctl, caller, parsed, inputs)
     try:
         view = _place(ctl, plan, server)
-    except PortInUse:
-        # Taken by another server, or deleted (on another replica) meanwhile: read the
-        # ports again to say which, precisely (NotFound, or PortInUse naming the server).
-        ctl.ports.forget(parsed.port_ids)
-        _prepare(ctl, caller, parsed, _read(ctl, parsed, fresh=True))
+    except PcinetError as exc:
+        if isinstance(exc, PortInUse) or inputs.remembered:
+            # A port taken by another server or deleted (on another replica) meanwhile, or
+            # a remembered port that may be: read the ports again, and if that is the
+            # reason, say so precisely (NotFound, or PortInUse naming the server).
+            ctl.ports.forget(parsed.port_ids)
+            _usable_ports(caller, parsed.port_ids, _read(ctl, parsed, fresh=True).ports)
         raise
     ctl.ports.forget(parsed.port_ids)  # attached now: the next use reads them
     return view
@@ -307,6 +322,7 @@ def _commit(
                 "binding_host_id": res.host,
                 "binding_vif_type": VIF_TYPE_NORMAL,
                 "device_position": index,
+                "status": "DOWN",  # until that agent wires it (pcinet programs only VFs)
             }
     order = sorted(attached)
     generation = place(

@@ -21,8 +21,10 @@ def replace_aliases(session: Session, specs: Sequence[Mapping[str, Any]]) -> Non
     session.flush()
 
 
+_ALIASES = sa.select(Alias.__table__.c.spec).order_by(Alias.__table__.c.position)
+
+
 def list_aliases(session: Executor) -> list[dict[str, Any]]:
-    """The alias entries in the order they were given."""
-    table = Alias.__table__
-    query = sa.select(table.c.spec).order_by(table.c.position)
-    return [dict(spec) for spec in connection_of(session).execute(query).scalars()]
+    """The alias entries in the order they were given (one statement, built once: it runs
+    direct on the placement hot path, ``store.direct``)."""
+    return [dict(spec) for spec in connection_of(session).execute(_ALIASES).scalars()]

@@ -216,9 +216,19 @@ def claim(
     return seen_generation + 1
 
 
+# Statements of the claim's error paths, built once (they may run direct: store.direct).
+_HOST_GENERATION = sa.select(HOST.c.generation).where(HOST.c.id == sa.bindparam("host_id"))
+_ALLOCATED_TO = sa.select(ALLOC.c.device_id).where(ALLOC.c.server_id == sa.bindparam("server_id"))
+
+
+@lru_cache(maxsize=16)
+def _device_addresses(count: int) -> sa.Select[Any]:
+    ids = [sa.bindparam(f"id{i}", type_=ID) for i in range(count)]
+    return sa.select(DEV.c.id, DEV.c.address).where(DEV.c.id.in_(ids))
+
+
 def host_generation(conn: Conn, host_id: str) -> int | None:
-    query = sa.select(HOST.c.generation).where(HOST.c.id == host_id)
-    return conn.execute(query).scalar_one_or_none()
+    return conn.execute(_HOST_GENERATION, {"host_id": host_id}).scalar_one_or_none()
 
 
 def stale_error(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate:
@@ -229,12 +239,11 @@ def stale_error(host_id: str, seen: int, now_at: int | None) -> ConcurrentUpdate
 
 
 def devices_taken(conn: Conn, host_id: str, server_id: str, wanted: list[str]) -> ConcurrentUpdate:
-    got = set(
-        conn.execute(sa.select(ALLOC.c.device_id).where(ALLOC.c.server_id == server_id)).scalars()
+    got = set(conn.execute(_ALLOCATED_TO, {"server_id": server_id}).scalars())
+    missing = list(dict.fromkeys(d for d in wanted if d not in got)) or list(dict.fromkeys(wanted))
+    rows = conn.execute(
+        _device_addresses(len(missing)), {f"id{i}": d for i, d in enumerate(missing)}
     )
-    missing = [d for d in dict.fromkeys(wanted) if d not in got] or wanted
-    # The host's devices (a few dozen), not an IN list: this may run direct (store.direct).
-    rows = conn.execute(sa.select(DEV.c.id, DEV.c.address).where(DEV.c.host_id == host_id))
     names = {r.id: r.address for r in rows}
     words = ", ".join(names.get(d, f"unknown device {d}") for d in missing)
     return ConcurrentUpdate(

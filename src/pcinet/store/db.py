@@ -23,13 +23,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
-# Execution options read by the SQLite "begin" hook: a deferred BEGIN instead of IMMEDIATE;
-# no BEGIN at all (each statement is its own transaction).
+# Execution option read by the SQLite "begin" hook: a deferred BEGIN instead of IMMEDIATE.
 READONLY_OPTION = "pcinet_readonly"
-AUTOCOMMIT_OPTION = "pcinet_autocommit"
 # Any constant will do; all pcinet replicas must agree on it.
 _UPGRADE_LOCK_KEY = 0x70636E6574
 
@@ -61,7 +60,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
     sa.event.listen(engine, "connect", _sqlite_connect)
     writer = _WriterLock()
-    _WRITER_LOCKS[engine] = writer.lock
+    _WRITER_LOCKS[engine.pool] = writer.lock
     sa.event.listen(engine, "begin", writer.begin)
     sa.event.listen(engine, "commit", writer.end)
     sa.event.listen(engine, "rollback", writer.end)
@@ -94,10 +93,7 @@ class _WriterLock:
         self.lock = threading.Lock()
 
     def begin(self, conn: Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get(AUTOCOMMIT_OPTION, False):
-            return
-        if options.get(READONLY_OPTION, False):
+        if conn.get_execution_options().get(READONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
         if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
@@ -117,13 +113,14 @@ class _WriterLock:
 
 
 _HOLDS_WRITER = "pcinet_holds_writer_lock"
-_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+# By pool: an engine derived with ``execution_options`` shares its parent's pool, and lock.
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Pool, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def writer_lock(engine: Engine) -> threading.Lock | None:
     """The in-process writer lock of a SQLite engine (``_WriterLock``), for a transaction
     begun on the DBAPI connection (``store.direct``); None for other databases."""
-    return _WRITER_LOCKS.get(engine)
+    return _WRITER_LOCKS.get(engine.pool)
 
 
 def readonly_options(bind: Engine | Connection) -> dict[str, Any]:
@@ -131,14 +128,6 @@ def readonly_options(bind: Engine | Connection) -> dict[str, Any]:
     if bind.dialect.name == "postgresql":
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
     return {READONLY_OPTION: True}
-
-
-def autocommit_options(bind: Engine | Connection) -> dict[str, Any]:
-    """Execution options under which every statement is its own transaction (no BEGIN and
-    COMMIT round trips): for single-statement reads on a hot path."""
-    if bind.dialect.name == "postgresql":
-        return {"isolation_level": "AUTOCOMMIT"}
-    return {AUTOCOMMIT_OPTION: True}
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -12,11 +12,14 @@ dialect's, taken from its compiled form; connections come from the engine's pool
 on-connect set-up and go back through its reset; DBAPI errors are raised as SQLAlchemy's
 exception classes (``sa.exc.IntegrityError``...), a lost connection is invalidated; cursor
 events (``before_cursor_execute``/``after_cursor_execute``) are dispatched when listened
-to, with the ``DirectConnection`` in place of a ``Connection``.
+to, with the ``DirectConnection`` in place of a ``Connection`` (for the statements and
+``BEGIN IMMEDIATE``; a listener's ``retval`` is ignored, and ``handle_error`` and the
+transaction events are not dispatched: the unit handles its transaction itself).
 
 What is refused (``ValueError`` when compiling): textual SQL (``sa.text``), expanding IN
 parameters and other post-compile parameters, escaped bind names, callable bind values, and
-column defaults other than Python scalars and callables. Statements carry their values: an
+column defaults other than Python scalars and callables (which are called without an
+execution context). Statements carry their values: an
 ``INSERT``/``UPDATE`` without ``.values()`` compiles every column as a required parameter,
 not the ones the call passes. ``executemany`` is not offered. Rows are keyed by the column
 names the database reports for SQLAlchemy's SQL (its labels: ``id``, ``id_1`` ...).
@@ -163,6 +166,13 @@ def compile_statement(stmt: sa.ClauseElement, dialect: Dialect) -> Compiled:
     )
 
 
+class _Scalars(list[Any]):
+    """The first column of each row; iterable, and ``.all()`` as SQLAlchemy's."""
+
+    def all(self) -> list[Any]:
+        return list(self)
+
+
 class DirectResult:
     """What a statement returned: ``rowcount`` and its rows (all fetched), with the
     accessors the store uses on SQLAlchemy results."""
@@ -192,8 +202,8 @@ class DirectResult:
             raise sa.exc.NoResultFound("no row where one was expected")
         return self.one_or_none()
 
-    def scalars(self) -> Iterator[Any]:
-        return (r[0] for r in self._rows)
+    def scalars(self) -> _Scalars:
+        return _Scalars(r[0] for r in self._rows)
 
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
@@ -221,36 +231,42 @@ class DirectConnection:
     def execute(self, stmt: sa.ClauseElement, params: Mapping[str, Any] | None = None) -> Any:
         """Run ``stmt`` with ``params``; a DirectResult."""
         c = compile_statement(stmt, self.dialect)
-        args = c.bind(params or {})
-        events = self.engine.dispatch
-        if events.before_cursor_execute:
-            events.before_cursor_execute(self, None, c.sql, args, None, False)
-        cursor = self._run(c.sql, args)
-        rows: list[Any] = []
-        if c.result_types is not None:
-            shape = c.shape(self.dialect, cursor.description)
-            make = shape.row._make
-            if any(shape.processors):
-                procs = shape.processors
-                rows = [
-                    make(p(v) if p is not None else v for p, v in zip(procs, r, strict=True))
-                    for r in cursor.fetchall()
-                ]
-            else:
-                rows = [make(r) for r in cursor.fetchall()]
-        result = DirectResult(cursor.rowcount, rows)
-        if events.after_cursor_execute:
-            events.after_cursor_execute(self, cursor, c.sql, args, None, False)
-        return result
+        try:
+            args = c.bind(params or {})
+        except sa.exc.ArgumentError:
+            raise
+        except Exception as exc:  # a bind processor refused a value
+            raise sa.exc.StatementError(str(exc), c.sql, params, exc) from exc
+        return self._execute(c.sql, args, c)
 
     def exec_driver_sql(self, sql: str) -> None:
-        self._run(sql, ())
+        """Run a parameterless statement (``BEGIN IMMEDIATE``), with the cursor events."""
+        self._execute(sql, (), None)
 
-    def _run(self, sql: str, args: Any) -> Any:
+    def _execute(self, sql: str, args: Any, c: Compiled | None) -> DirectResult:
+        events = self.engine.dispatch
+        if events.before_cursor_execute:
+            events.before_cursor_execute(self, None, sql, args, None, False)
         try:
-            return self.driver.execute(sql, args)
+            cursor = self.driver.execute(sql, args)
+            rows: list[Any] = []
+            if c is not None and c.result_types is not None:
+                shape = c.shape(self.dialect, cursor.description)
+                make = shape.row._make
+                if any(shape.processors):
+                    procs = shape.processors
+                    rows = [
+                        make(p(v) if p is not None else v for p, v in zip(procs, r, strict=True))
+                        for r in cursor.fetchall()
+                    ]
+                else:
+                    rows = [make(r) for r in cursor.fetchall()]
         except self._error as exc:
             raise self._wrap(exc, sql, args) from exc
+        result = DirectResult(cursor.rowcount, rows)
+        if events.after_cursor_execute:
+            events.after_cursor_execute(self, cursor, sql, args, None, False)
+        return result
 
     def _wrap(self, exc: Any, sql: str, args: Any) -> sa.exc.StatementError:
         lost = self.dialect.is_disconnect(exc, self.driver, None)
@@ -293,7 +309,8 @@ class DirectUnit:
     the process's writer lock, then BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED).
 
     With ``autocommit``, there is no transaction: each statement is its own (for a
-    single-statement read, or a write that is one statement)."""
+    single-statement read; on PostgreSQL also for a write that is one statement: on SQLite
+    a write needs the transaction, which takes the process's writer lock)."""
 
     def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
         self._engine = engine
