@@ -236,9 +236,8 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     # claim's transaction: a network's segments never change, and whether a port is still
     # free is re-checked atomically when it is bound (PortInUse).
     inputs = _read(ctl, parsed)
-    plan = _prepare(ctl, caller, parsed, inputs)
     try:
-        view = _place(ctl, plan, server)
+        view = _place(ctl, _prepare(ctl, caller, parsed, inputs), server)
     except PcinetError as exc:
         if isinstance(exc, PortInUse) or inputs.remembered:
             # A port taken by another server or deleted (on another replica) meanwhile, or
