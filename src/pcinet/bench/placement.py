@@ -61,7 +61,6 @@ from pcinet.service import servers as service_servers
 from pcinet.service import tokens as service_tokens
 from pcinet.service.context import ADMIN, Caller
 from pcinet.service.controller import Controller, settle_heap
-from pcinet.service.portcache import PortCache
 from pcinet.store.db import make_engine, upgrade
 from pcinet.store.models import Base, allocation_table
 
@@ -506,7 +505,7 @@ def run_placement_bench(
         try:
             cloud = build_cloud(ctl, hosts=hosts, servers=servers, vfs_per_pf=vfs_per_pf)
             if cold_ports:
-                ctl.ports = PortCache(ctl.ports.capacity)
+                ctl.ports.clear()
             settle_heap()
             reads0 = ctl.ports.misses
             indexes = range(servers)

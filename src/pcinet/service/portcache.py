@@ -72,6 +72,12 @@ class PortCache:
         with self._lock:
             self._networks.pop(network_id, None)
 
+    def clear(self) -> None:
+        """Forget every port and network (the next creates read them)."""
+        with self._lock:
+            self._ports.clear()
+            self._networks.clear()
+
     def __len__(self) -> int:
         return len(self._ports)
 

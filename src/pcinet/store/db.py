@@ -96,10 +96,7 @@ class _WriterLock:
         if conn.get_execution_options().get(READONLY_OPTION, False):
             conn.exec_driver_sql("BEGIN")
             return
-        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
-            raise sa.exc.OperationalError(
-                "BEGIN IMMEDIATE", {}, TimeoutError("no write lock within the busy timeout")
-            )
+        acquire_writer(self.lock)
         conn.info[_HOLDS_WRITER] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -115,6 +112,14 @@ class _WriterLock:
 _HOLDS_WRITER = "pcinet_holds_writer_lock"
 # By pool: an engine derived with ``execution_options`` shares its parent's pool, and lock.
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Pool, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def acquire_writer(lock: threading.Lock, timeout_s: float | None = None) -> None:
+    """Take a writer lock, waiting at most the busy timeout (OperationalError then)."""
+    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S if timeout_s is None else timeout_s):
+        raise sa.exc.OperationalError(
+            "BEGIN IMMEDIATE", {}, TimeoutError("no write lock within the busy timeout")
+        )
 
 
 def writer_lock(engine: Engine) -> threading.Lock | None:

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from pcinet.store.db import SQLITE_BUSY_TIMEOUT_S, writer_lock
+from pcinet.store.db import SQLITE_BUSY_TIMEOUT_S, acquire_writer, writer_lock
 
 Processor = Callable[[Any], Any]
 
@@ -338,10 +338,7 @@ class DirectUnit:
     def _begin_sqlite(self, conn: DirectConnection) -> None:
         lock = writer_lock(self._engine)
         if lock is not None:
-            if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
-                raise sa.exc.OperationalError(
-                    "BEGIN IMMEDIATE", {}, TimeoutError("no write lock within the busy timeout")
-                )
+            acquire_writer(lock, SQLITE_BUSY_TIMEOUT_S)
             self._lock = lock
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
