@@ -11,7 +11,9 @@ of work run REPEATABLE READ, READ ONLY.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -72,7 +74,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _journal_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         # With WAL, NORMAL never corrupts and survives an application crash; only a power
@@ -82,6 +84,21 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA cache_size=-65536")
     finally:
         cursor.close()
+
+
+def _journal_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the lock: on a
+    new database file the switch needs it and SQLite answers "database is locked" at once
+    instead of calling its busy handler (several replicas starting together)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 class _WriterLock:
