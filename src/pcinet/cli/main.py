@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from pcinet.cli.admin import alias_app, token_app
+from pcinet.cli.agent import agent_app
 from pcinet.cli.bench import bench_app
 from pcinet.cli.hosts import host_app
 from pcinet.cli.networks import network_app
@@ -33,6 +34,8 @@ app.add_typer(server_app, name="server")
 app.add_typer(host_app, name="host")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
+# On a compute host:
+app.add_typer(agent_app, name="agent")
 
 
 def main() -> None:

@@ -1,0 +1,14 @@
+"""``pcinet agent``: the host agent's commands.
+
+Each command lives in its own module (``agent_discover``, ``agent_run``, ...), which
+registers itself on ``agent_app``; this module only gathers them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+agent_app = typer.Typer(
+    help="The host agent: discover devices, program VFs, report to the controller.",
+    no_args_is_help=True,
+)
