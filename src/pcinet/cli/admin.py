@@ -7,14 +7,23 @@ from typing import Annotated
 
 import typer
 
-from pcinet.cli.output import console
-from pcinet.cli.remote import JsonOption, TokenOption, UrlOption, connect, show, table
+from pcinet.cli.formats import ColumnOption, FormatOption
+from pcinet.cli.output import console, new_app
+from pcinet.cli.remote import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    connect,
+    output_of,
+    show,
+    table,
+)
 from pcinet.client import DEFAULT_URL, Json
 from pcinet.cloudfile import read_yaml
 from pcinet.core.errors import InvalidInput
 
-alias_app = typer.Typer(help="PCI aliases (admin): set, list.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens (admin): create.", no_args_is_help=True)
+alias_app = new_app(help="PCI aliases (admin): set, list.", no_args_is_help=True)
+token_app = new_app(help="API tokens (admin): create.", no_args_is_help=True)
 
 ALIAS_COLUMNS = ("name", "device_type", "vendor_id", "product_id", "numa_policy")
 
@@ -38,12 +47,15 @@ def set_(
     file: Annotated[Path, typer.Argument(help="YAML/JSON list of Nova alias objects.")],
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replace the controller's PCI aliases with the file's."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         aliases = client.set_aliases(read_alias_file(file))
-    show(aliases, as_json=as_json, render=lambda: print_aliases(aliases))
+    show(aliases, out=out, render=lambda: print_aliases(aliases))
 
 
 @alias_app.command("list")
@@ -51,12 +63,15 @@ def list_(
     *,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the controller's PCI aliases."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         aliases = client.list_aliases()
-    show(aliases, as_json=as_json, render=lambda: print_aliases(aliases))
+    show(aliases, out=out, render=lambda: print_aliases(aliases))
 
 
 @token_app.command("create")
@@ -66,14 +81,17 @@ def create_token(
     role: Annotated[str, typer.Option("--role", help="member, admin or service.")] = "member",
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a token for a project; it is shown only once."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         created = client.create_token(project_id, role)
     show(
         created,
-        as_json=as_json,
+        out=out,
         render=lambda: console.print(
             f"token for project {created.get('project_id')} ({created.get('role')}): "
             f"{created.get('token')}",

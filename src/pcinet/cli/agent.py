@@ -6,9 +6,9 @@ registers itself on ``agent_app``; this module only gathers them.
 
 from __future__ import annotations
 
-import typer
+from pcinet.cli.output import new_app
 
-agent_app = typer.Typer(
+agent_app = new_app(
     help="The host agent: discover devices, program VFs, report to the controller.",
     no_args_is_help=True,
 )

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from pcinet.bench.scheduler import run_scheduler_bench
-from pcinet.cli.output import console, fail, print_json
+from pcinet.cli.output import console, fail, new_app, print_json
 from pcinet.core.errors import InvalidInput, PcinetError
 
-bench_app = typer.Typer(help="Benchmarks; results print as JSON with --json.", no_args_is_help=True)
+bench_app = new_app(help="Benchmarks; results print as JSON with --json.", no_args_is_help=True)
 
 
 @bench_app.command("scheduler")

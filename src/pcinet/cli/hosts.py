@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from pcinet.cli.output import console
+from pcinet.cli.formats import ColumnOption, FormatOption
+from pcinet.cli.output import console, new_app
 from pcinet.cli.remote import (
     Answer,
     JsonOption,
@@ -16,14 +17,13 @@ from pcinet.cli.remote import (
     add_show_command,
     add_target_command,
     connect,
+    output_of,
     show_rows,
     table,
 )
 from pcinet.client import DEFAULT_URL, Client
 
-host_app = typer.Typer(
-    help="Compute hosts (admin): list, show, disable, enable.", no_args_is_help=True
-)
+host_app = new_app(help="Compute hosts (admin): list, show, disable, enable.", no_args_is_help=True)
 
 DEVICE_COLUMNS = (
     "address",
@@ -95,12 +95,15 @@ def list_(
     ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the hosts with their free capacity."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         hosts = client.list_hosts(disabled=disabled)
-    show_rows(hosts, HOST_COLUMNS, host_row, as_json=as_json)
+    show_rows(hosts, HOST_COLUMNS, host_row, out=out)
 
 
 add_show_command(

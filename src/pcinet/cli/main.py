@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from pcinet import __version__
 from pcinet.cli.admin import alias_app, token_app
 from pcinet.cli.agent import agent_app
 from pcinet.cli.bench import bench_app
 from pcinet.cli.hosts import host_app
 from pcinet.cli.networks import network_app
+from pcinet.cli.output import CONTEXT_SETTINGS
 from pcinet.cli.plan import devspec_app, plan_command
 from pcinet.cli.ports import port_app
 from pcinet.cli.serve import db_app, serve_command
@@ -20,14 +24,36 @@ app = typer.Typer(
     help="pcinet: PCI pass-through networking where the network tells the scheduler what it needs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT_SETTINGS,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pcinet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """pcinet: PCI pass-through networking where the network tells the scheduler what it
+    needs. ``-h`` or ``--help`` on any command explains it."""
+
+
 app.command("plan")(plan_command)
 app.add_typer(devspec_app, name="devspec")
 app.add_typer(bench_app, name="bench")
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.command("demo")(demo_command)
-# Against a controller (--url, --token, --json on every command):
+# Against a controller (--url, --token, -f/-c/--json on every command that prints):
 app.add_typer(network_app, name="network")
 app.add_typer(port_app, name="port")
 app.add_typer(server_app, name="server")

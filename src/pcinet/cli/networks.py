@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from pcinet.cli.formats import ColumnOption, FormatOption
+from pcinet.cli.output import new_app
 from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
@@ -17,6 +19,7 @@ from pcinet.cli.remote import (
     add_delete_command,
     add_show_command,
     connect,
+    output_of,
     print_fields,
     show,
     show_rows,
@@ -24,7 +27,7 @@ from pcinet.cli.remote import (
 from pcinet.client import DEFAULT_URL, Client, Json
 from pcinet.core.errors import InvalidInput
 
-network_app = typer.Typer(help="Networks: create, list, show, delete.", no_args_is_help=True)
+network_app = new_app(help="Networks: create, list, show, delete.", no_args_is_help=True)
 
 NETWORK_COLUMNS = ("id", "name", "project", "shared", "status", "segments")
 
@@ -113,10 +116,13 @@ def create(
     ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a network: provider (``--provider-*`` or ``--segment``, admin) or tenant."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         body: Json = {"name": name}
         for key, value in (
             ("provider:network_type", network_type),
@@ -132,7 +138,7 @@ def create(
         if project_id is not None:
             body["project_id"] = project_id
         network = client.create_network(body)
-    show(network, as_json=as_json, render=lambda: print_fields("network", network))
+    show(network, out=out, render=lambda: print_fields("network", network))
 
 
 @network_app.command("list")
@@ -145,12 +151,15 @@ def list_(
     project_id: Annotated[str | None, typer.Option("--project-id", help="Admin.")] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the networks the caller sees."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         networks = client.list_networks(name=name, shared=shared, project_id=project_id)
-    show_rows(networks, NETWORK_COLUMNS, network_row, as_json=as_json)
+    show_rows(networks, NETWORK_COLUMNS, network_row, out=out)
 
 
 add_show_command(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pcinet.cli.output import EXIT_NOT_FOUND, console, fail, print_json
+from pcinet.cli.output import EXIT_NOT_FOUND, console, fail, new_app, print_json
 from pcinet.cloudfile import load_cloud, load_request, read_yaml
 from pcinet.core.devspec import apply_device_specs, parse_device_specs
 from pcinet.core.errors import InvalidInput, PcinetError
@@ -17,11 +17,26 @@ from pcinet.core.pci import PciDevice
 from pcinet.planner import PlanResult, plan
 from pcinet.scheduler import SchedulerConfig
 
-devspec_app = typer.Typer(
-    help="Check Nova-style device specs against devices.", no_args_is_help=True
-)
+devspec_app = new_app(help="Check Nova-style device specs against devices.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+# One line per paragraph: Typer keeps the docstring's single line breaks in later paragraphs.
+PLAN_HELP = "\n\n".join(
+    (
+        "Where would this server go, and why not elsewhere? Every host gets a verdict: the "
+        'reason it was rejected, or "fits (score S)".',
+        "The score ranks the hosts that fit; the highest wins. It is a sum of weighers, each "
+        "normalised to 0..1 over the hosts that fit, times its multiplier: compute x1 (vCPUs "
+        "and memory left after placing: most for --strategy spread, least for pack), PCI x1 "
+        "(a server without PCI requests prefers hosts with fewer usable devices), NUMA x2 "
+        "(the share of its devices local to the guest's NUMA cells), whole PF x0.5 (fewer "
+        "PFs broken into VFs by this placement), plus a seeded jitter under 0.000001 that "
+        "breaks ties (--seed).",
+        "Exit 0 when placed, 1 when no host fits, 2 on invalid input.",
+    )
+)
 
 
 def plan_command(
@@ -31,10 +46,6 @@ def plan_command(
     strategy: Annotated[str, typer.Option(help="spread or pack.")] = "spread",
     seed: Annotated[int, typer.Option(help="Seed for tie-breaking.")] = 0,
 ) -> None:
-    """Where would this server go, and why not elsewhere? Every host gets a verdict.
-
-    Exit 0 when placed, 1 when no host fits, 2 on invalid input.
-    """
     try:
         if strategy not in ("spread", "pack"):
             raise InvalidInput(f"--strategy: {strategy!r} is not one of spread, pack")
@@ -55,6 +66,9 @@ def plan_command(
         print_json(result.output)
     else:
         _print_plan(result)
+
+
+plan_command.__doc__ = PLAN_HELP
 
 
 def _print_plan(result: PlanResult) -> None:

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from pcinet.cli.formats import ColumnOption, FormatOption
+from pcinet.cli.output import new_app
 from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
@@ -18,6 +20,7 @@ from pcinet.cli.remote import (
     add_delete_command,
     add_show_command,
     connect,
+    output_of,
     physnet_of,
     print_fields,
     resolve,
@@ -27,13 +30,24 @@ from pcinet.cli.remote import (
 )
 from pcinet.client import DEFAULT_URL, Client, Json
 
-port_app = typer.Typer(help="Ports: create, list, show, delete.", no_args_is_help=True)
+port_app = new_app(help="Ports: create, list, show, delete.", no_args_is_help=True)
 
-PORT_COLUMNS = ("id", "name", "network", "vnic", "status", "host", "VF", "physnet", "VLAN")
+PORT_COLUMNS = (
+    "id",
+    "name",
+    "network",
+    "vnic",
+    "status",
+    "host",
+    "PCI address",
+    "physnet",
+    "VLAN",
+)
 
 
 def port_row(port: Mapping[str, Any], network_names: Mapping[str, str]) -> tuple[Any, ...]:
-    """Where a port is bound (host, VF, physnet, VLAN); its network by name."""
+    """Where a port is bound (host, PCI address of its VF or PF, physnet, VLAN); its
+    network by name."""
     network_id = str(port.get("network_id"))
     return (
         port.get("id"),
@@ -74,10 +88,13 @@ def create(
     ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a port on a network."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         body: Json = {"network_id": resolve(network, "network", client.list_networks)}
         optional = {
             "name": name,
@@ -93,7 +110,7 @@ def create(
         if no_port_security:
             body["port_security_enabled"] = False
         port = client.create_port(body)
-    show(port, as_json=as_json, render=lambda: print_fields("port", port))
+    show(port, out=out, render=lambda: print_fields("port", port))
 
 
 @port_app.command("list")
@@ -105,10 +122,13 @@ def list_(
     status: Annotated[str | None, typer.Option("--status", help="DOWN, BUILD, ...")] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the ports the caller sees, with where they are bound."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         network_id = None
         if network is not None:
             network_id = resolve(network, "network", client.list_networks)
@@ -116,9 +136,9 @@ def list_(
             network_id=network_id, device_id=device_id, name=name, status=status
         )
         names: dict[str, str] = {}
-        if not as_json and ports:
+        if not out.structured and ports:
             names = {str(n["id"]): str(n.get("name") or "") for n in client.list_networks()}
-    show_rows(ports, PORT_COLUMNS, lambda p: port_row(p, names), as_json=as_json, compact=True)
+    show_rows(ports, PORT_COLUMNS, lambda p: port_row(p, names), out=out, compact=True)
 
 
 add_show_command(

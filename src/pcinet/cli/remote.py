@@ -1,5 +1,6 @@
-"""What every command that talks to a controller shares: the ``--url``, ``--token`` and
-``--json`` options, a client whose errors become the CLI's exit codes, name-or-id lookups,
+"""What every command that talks to a controller shares: the ``--url``, ``--token``,
+``-f/--format``, ``-c/--column`` and ``--json`` options (``pcinet.cli.formats``), a
+client whose errors become the CLI's exit codes, name-or-id lookups,
 the ``show`` and ``delete`` commands of a resource, and small printing helpers.
 
 Exit codes (``pcinet.cli.output``): 0 success; 1 the controller said no (``not_found``,
@@ -19,7 +20,15 @@ import typer
 from rich import box
 from rich.table import Table
 
-from pcinet.cli.output import console, err_console, fail, print_json
+from pcinet.cli.formats import (
+    FORMATS,
+    ColumnOption,
+    FormatOption,
+    Output,
+    emit_list,
+    emit_object,
+)
+from pcinet.cli.output import console, err_console, fail
 from pcinet.client import DEFAULT_URL, ApiError, Client, Json
 from pcinet.core.errors import InvalidInput, PcinetError
 
@@ -31,12 +40,22 @@ TokenOption = Annotated[
     str | None,
     typer.Option("--token", envvar="PCINET_TOKEN", help="Bearer token.", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON, for scripts.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the API's JSON, for scripts (same as -f json).")
+]
 
 Getter = Callable[[Client, str], Json]  # Client.get_network, ...
 Deleter = Callable[[Client, str], None]  # Client.delete_network, ...
 Lister = Callable[..., list[Json]]  # Client.list_networks, ...: (client, **filters)
 Answer = tuple[Any, Callable[[], None]]  # a command's data (for --json) and how to print it
+
+
+def output_of(fmt: str | None, columns: Sequence[str] | None, as_json: bool) -> Output:
+    """The command's ``Output`` from its ``-f``, ``-c`` and ``--json``; bad ones exit 2."""
+    try:
+        return Output.of(fmt, columns, as_json=as_json)
+    except InvalidInput as exc:
+        fail(exc, as_json=as_json or fmt in FORMATS[1:3])
 
 
 @contextmanager
@@ -89,11 +108,14 @@ def add_target_command(
         target: str = target_argument,
         url: UrlOption = DEFAULT_URL,
         token: TokenOption = None,
+        fmt: FormatOption = None,
+        columns: ColumnOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        with connect(url, token, as_json=as_json) as client:
+        out = output_of(fmt, columns, as_json)
+        with connect(url, token, as_json=out.structured) as client:
             data, render = act(client, target)
-        show(data, as_json=as_json, render=render)
+        show(data, out=out, render=render)
 
 
 def add_show_command(
@@ -149,12 +171,29 @@ def parse_key_values(items: Sequence[str], option: str) -> dict[str, str]:
     return out
 
 
-def show(data: Any, *, as_json: bool, render: Callable[[], None]) -> None:
-    """``data`` as JSON with ``--json``, else whatever ``render`` prints."""
-    if as_json:
-        print_json(data)
-    else:
-        render()
+def show(
+    data: Any,
+    *,
+    render: Callable[[], None],
+    as_json: bool = False,
+    out: Output | None = None,
+) -> None:
+    """A command's answer in ``out``'s format (``--json`` when no ``out`` is given):
+    ``render`` draws the table format when no column is chosen; otherwise an object prints
+    as its properties and a list of objects as a table of their keys."""
+    out = out or Output("json" if as_json else "table")
+    try:
+        if out.custom:
+            render()
+        elif isinstance(data, Mapping):
+            emit_object(out, data, cell=text, table=partial(_print_table, False))
+        elif isinstance(data, list) and all(isinstance(d, Mapping) for d in data):
+            keys = list(dict.fromkeys(k for d in data for k in d))
+            show_rows(data, keys, lambda d: [d.get(k) for k in keys], out=out)
+        else:
+            emit_object(out, {"value": data}, cell=text, table=partial(_print_table, False))
+    except PcinetError as exc:
+        fail(exc, as_json=out.structured)
 
 
 def show_rows(
@@ -162,18 +201,21 @@ def show_rows(
     columns: Sequence[str],
     row: Callable[[Json], Sequence[Any]],
     *,
-    as_json: bool,
+    as_json: bool = False,
+    out: Output | None = None,
     compact: bool = False,
 ) -> None:
-    """A list command's answer: ``items`` as JSON with ``--json``, else a table of one
-    ``row(item)`` per item."""
-    show(
-        items,
-        as_json=as_json,
-        render=lambda: console.print(
-            table(None, columns, [row(item) for item in items], compact=compact)
-        ),
-    )
+    """A list command's answer in ``out``'s format (``--json`` when no ``out`` is given):
+    by default a table of one ``row(item)`` per item, under ``columns``."""
+    out = out or Output("json" if as_json else "table")
+    try:
+        emit_list(out, items, columns, row, cell=text, table=partial(_print_table, compact))
+    except PcinetError as exc:
+        fail(exc, as_json=out.structured)
+
+
+def _print_table(compact: bool, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    console.print(table(None, columns, rows, compact=compact))
 
 
 def table(

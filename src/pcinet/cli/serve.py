@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from pcinet.cli.output import console, fail
+from pcinet.cli.output import console, fail, new_app
 from pcinet.config import Settings
 from pcinet.core.errors import PcinetError
 
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = new_app(help="Database schema.", no_args_is_help=True)
 
 ConfigOption = Annotated[
     Path | None,

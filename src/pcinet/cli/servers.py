@@ -1,8 +1,9 @@
 """``pcinet server create|list|show|delete``: boot servers with PCI ports on a controller.
 
 ``server create`` schedules the host and the exact devices in one call and prints, for each
-port, the VF it got, the VF's physnet and the VLAN it is programmed with. When no host fits
-it prints every rejected host with its reason (on stderr) and exits 1.
+port (by name), the PCI address of the VF or PF it got, the device's physnet and the VLAN it
+is programmed with. When no host fits it prints every rejected host with its reason (on
+stderr) and exits 1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from pcinet.cli.output import console, fail
+from pcinet.cli.formats import ColumnOption, FormatOption
+from pcinet.cli.output import console, fail, new_app
 from pcinet.cli.remote import (
     JsonOption,
     TokenOption,
@@ -20,6 +22,7 @@ from pcinet.cli.remote import (
     add_delete_command,
     add_show_command,
     connect,
+    output_of,
     parse_key_values,
     physnet_of,
     print_rejections,
@@ -31,13 +34,13 @@ from pcinet.cli.remote import (
 )
 from pcinet.client import DEFAULT_URL, ApiError, Client, Json
 
-server_app = typer.Typer(help="Servers: create, list, show, delete.", no_args_is_help=True)
+server_app = new_app(help="Servers: create, list, show, delete.", no_args_is_help=True)
 
-SERVER_COLUMNS = ("id", "name", "host", "status", "VFs")
+SERVER_COLUMNS = ("id", "name", "host", "status", "PCI addresses")
 
 
 def server_row(server: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A server in a list: its host, status and the VFs of its ports."""
+    """A server in a list: its host, status and the devices (VFs or PFs) of its ports."""
     ports = server.get("ports") or []
     return (
         server.get("id"),
@@ -49,7 +52,8 @@ def server_row(server: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def print_server(server: Mapping[str, Any]) -> None:
-    """Host and status, then each port: id, VF address, physnet, VLAN, status."""
+    """Host and status, then each port: name and id, the PCI address of its VF or PF,
+    physnet, VLAN, MAC, status."""
     console.print(
         f"server [bold]{server.get('name')}[/] ({server.get('id')}) on host "
         f"[bold]{server.get('host')}[/], status {server.get('status')}"
@@ -58,6 +62,7 @@ def print_server(server: Mapping[str, Any]) -> None:
     if ports:
         rows = [
             (
+                p.get("name"),
                 p.get("id"),
                 p.get("pci_slot"),
                 physnet_of(p),
@@ -67,7 +72,7 @@ def print_server(server: Mapping[str, Any]) -> None:
             )
             for p in ports
         ]
-        columns = ("port", "VF address", "physnet", "VLAN", "MAC", "status")
+        columns = ("port", "id", "PCI address", "physnet", "VLAN", "MAC", "status")
         console.print(table("ports", columns, rows))
     aliases = [d for d in server.get("pci_devices") or [] if d.get("alias")]
     if aliases:
@@ -90,10 +95,13 @@ def create(
     ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Boot a server: pick the host and its devices, claim them and bind the ports."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         flavor: Json = {
             "vcpus": vcpus,
             "memory_mb": memory_mb,
@@ -103,10 +111,10 @@ def create(
         try:
             server = client.create_server(name, flavor, port_ids)
         except ApiError as exc:
-            if not as_json:
+            if not out.structured:
                 print_rejections(exc)
-            fail(exc, as_json=as_json)
-    show(server, as_json=as_json, render=lambda: print_server(server))
+            fail(exc, as_json=out.structured)
+    show(server, out=out, render=lambda: print_server(server))
 
 
 @server_app.command("list")
@@ -117,18 +125,21 @@ def list_(
     host: Annotated[str | None, typer.Option("--host", help="Admin.")] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the servers the caller sees."""
-    with connect(url, token, as_json=as_json) as client:
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
         servers = client.list_servers(name=name, status=status, host=host)
-    show_rows(servers, SERVER_COLUMNS, server_row, as_json=as_json)
+    show_rows(servers, SERVER_COLUMNS, server_row, out=out)
 
 
 add_show_command(
     server_app,
     "server",
-    "Show a server: its host and, per port, VF, physnet and VLAN.",
+    "Show a server: its host and, per port, its device (VF or PF), physnet and VLAN.",
     get=Client.get_server,
     lister=Client.list_servers,
     render=print_server,

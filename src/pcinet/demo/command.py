@@ -147,7 +147,7 @@ def _render(result: DemoResult, out: Json) -> None:
         )
         for p in result.placements
     ]
-    columns = ("server", "host", "port", "VF address", "physnet", "VLAN", "MAC", "status")
+    columns = ("server", "host", "port", "PCI address", "physnet", "VLAN", "MAC", "status")
     console.print(table("placements", columns, rows, compact=True))
     servers = {p["server"]: p["host"] for p in result.placements}
     per_host = Counter(servers.values())
