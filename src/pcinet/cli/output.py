@@ -30,6 +30,12 @@ class PipeConsole(Console):
     its output is piped or redirected (Rich would otherwise wrap at 80 columns, or at the
     width of the terminal the *input* comes from, splitting ids and MACs)."""
 
+    def __init__(self, *, stderr: bool = False, width: int | None = None) -> None:
+        super().__init__(stderr=stderr, width=width)
+        # Rich fixes the width from $COLUMNS here; read it at print time instead (``size``),
+        # and only on a terminal.
+        self._width = width
+
     @property
     def size(self) -> ConsoleDimensions:
         dims = super().size
