@@ -200,9 +200,29 @@ class Client:
         """``GET /healthz``: ``{"status": "ok", "schema": ...}`` (no token needed)."""
         return self._object("GET", "/healthz")
 
-    def create_token(self, project_id: str, role: str = "member") -> Json:
-        """``POST /v1/tokens`` (admin): ``{"token", "project_id", "role"}``."""
-        return self._object("POST", "/v1/tokens", body={"project_id": project_id, "role": role})
+    def create_token(
+        self,
+        project_id: str,
+        role: str = "member",
+        *,
+        host: str | None = None,
+        expires_at: str | None = None,
+        ttl_s: float | None = None,
+    ) -> Json:
+        """``POST /v1/tokens`` (admin): ``{"token", "id", "project_id", "role", "host",
+        "expires_at", "created_at", "configured"}``."""
+        body: dict[str, Any] = {"project_id": project_id, "role": role}
+        optional = {"host": host, "expires_at": expires_at, "ttl_s": ttl_s}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return self._object("POST", "/v1/tokens", body=body)
+
+    def list_tokens(self) -> list[Json]:
+        """``GET /v1/tokens`` (admin): every token's view, never the secret."""
+        return self._list("/v1/tokens")
+
+    def delete_token(self, token_id: str) -> None:
+        """``DELETE /v1/tokens/{id}`` (admin): revoke the token."""
+        self.request("DELETE", f"/v1/tokens/{_seg(token_id)}")
 
     # -- hosts ------------------------------------------------------------------------------
 

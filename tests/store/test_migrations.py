@@ -19,6 +19,7 @@ TABLES = {
     "hosts",
     "networks",
     "ports",
+    "quotas",
     "segments",
     "servers",
     "tokens",

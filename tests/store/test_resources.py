@@ -12,7 +12,8 @@ from tests.store.helpers import add_host
 
 def test_tokens_are_stored_hashed(sessions: sessionmaker[Session]) -> None:
     with UnitOfWork(sessions) as session:
-        token = tokens.issue_token(session, "p1", "member")
+        token, issued = tokens.issue_token(session, "p1", "member")
+        assert len(issued.id) == 32 and issued.id not in (token, issued.token_hash)
         tokens.put_token(session, "admin-secret", "admin", "member")
         tokens.put_token(session, "admin-secret", "admin", "admin")
     with UnitOfWork(sessions, readonly=True) as session:
@@ -24,6 +25,30 @@ def test_tokens_are_stored_hashed(sessions: sessionmaker[Session]) -> None:
         assert tokens.get_token(session, "unknown") is None
     with pytest.raises(ValueError, match="role"), UnitOfWork(sessions) as session:
         tokens.put_token(session, "t", "p", "root")
+
+
+def test_a_configured_admin_token_replaces_the_one_configured_before(
+    sessions: sessionmaker[Session],
+) -> None:
+    with UnitOfWork(sessions) as session:
+        assert tokens.put_configured_admin(session, "first", "admin") == 0
+        minted, _ = tokens.issue_token(session, "admin", "admin")
+    with UnitOfWork(sessions) as session:
+        assert tokens.put_configured_admin(session, "first", "admin") == 0  # same: kept
+        assert tokens.put_configured_admin(session, "second", "admin") == 1
+    with UnitOfWork(sessions, readonly=True) as session:
+        assert tokens.get_token(session, "first") is None
+        second = tokens.get_token(session, "second")
+        assert second is not None and second.configured and second.role == "admin"
+        # tokens issued through the API are revoked one by one, not by rotation
+        assert tokens.get_token(session, minted) is not None
+        assert {t.id for t in tokens.list_tokens(session)} == {
+            second.id,
+            tokens.get_token(session, minted).id,  # type: ignore[union-attr]
+        }
+    with UnitOfWork(sessions) as session:
+        assert tokens.delete_token(session, second.id) is not None
+        assert tokens.delete_token(session, second.id) is None
 
 
 def test_aliases_are_replaced_as_a_whole_list(sessions: sessionmaker[Session]) -> None:

@@ -13,8 +13,13 @@ ADMIN_PROJECT = "admin"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
+    """``host``: the one host a host-bound service token may act for (None: any host, or
+    not a service token); ``token_id``: the token's non-secret id."""
+
     project_id: str
     role: Role
+    host: str | None = None
+    token_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -27,6 +32,15 @@ class Caller:
 
     def owns(self, project_id: str) -> bool:
         return self.is_admin or self.project_id == project_id
+
+    def acts_for_host(self, name: str) -> bool:
+        """Whether the caller may act for host ``name`` (admins and unbound service tokens
+        for every host; a host-bound service token for its own host only)."""
+        return self.host is None or self.host == name
+
+    def require_host(self, name: str, *, action: str) -> None:
+        if not self.acts_for_host(name):
+            raise Forbidden(f"{action} for host {name}: this token is bound to host {self.host}")
 
     def require(self, *roles: Role, action: str) -> None:
         if self.role not in roles:

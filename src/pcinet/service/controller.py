@@ -4,7 +4,8 @@
 >>> ctl.close()                                                            # doctest: +SKIP
 
 ``start`` brings the database to the newest schema (Alembic) and stores the configured
-admin token; the snapshot cache loads every host on its first refresh, incrementally after.
+admin token (the one configured before stops working); the snapshot cache loads every host
+on its first refresh, incrementally after.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pcinet.service.context import ADMIN_PROJECT, Caller
 from pcinet.service.portcache import PortCache
 from pcinet.store.db import make_engine, make_sessionmaker, upgrade
 from pcinet.store.direct import DirectUnit
-from pcinet.store.tokens import put_token
+from pcinet.store.tokens import put_configured_admin
 from pcinet.store.uow import UnitOfWork
 
 # How many times a lost claim race is retried on fresh state before 409 concurrent_update.
@@ -42,8 +43,9 @@ class Controller:
     claim_attempts: int = CLAIM_ATTEMPTS
     # Ports created here and not attached yet, and networks read: see ``service.portcache``.
     ports: PortCache = field(default_factory=PortCache)
-    # Token digest -> (when it was looked up, its caller); see ``service.tokens``.
-    token_cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    # Token digest -> (when it was looked up, its caller, when it expires as a Unix time);
+    # see ``service.tokens``.
+    token_cache: dict[str, tuple[float, Caller, float]] = field(default_factory=dict)
     _seeds: itertools.count[int] = field(default_factory=itertools.count)
     _seed_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,7 +60,7 @@ class Controller:
             sessions = make_sessionmaker(engine)
             if settings.admin_token is not None:
                 with UnitOfWork(sessions) as session:
-                    put_token(session, settings.admin_token, ADMIN_PROJECT, "admin")
+                    put_configured_admin(session, settings.admin_token, ADMIN_PROJECT)
             cache = SnapshotCache(
                 sessions,
                 config=SchedulerConfig(strategy=settings.scheduler_strategy),

@@ -1,5 +1,6 @@
 """Hosts: inventory reports, heartbeats, enable/disable, and reading them (admin; agents
-with role ``service`` may report, heartbeat and read VF state)."""
+with role ``service`` may report, heartbeat and read VF state; a service token bound to a
+host only for that host, 403 for any other)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def _view(ctl: Controller, record: HostRecord, *, devices: bool) -> dict[str, An
 def report(ctl: Controller, caller: Caller, name: str, body: Any) -> tuple[dict[str, Any], bool]:
     """Create or replace a host's inventory; return its view and whether it is new."""
     caller.require("admin", "service", action="reporting a host")
+    caller.require_host(name, action="reporting a host")
     data = dict(body_object(body, "host", REPORT_KEYS))
     if data.setdefault("name", name) != name:
         raise InvalidRequest(
@@ -60,12 +62,15 @@ def list_hosts(
     with ctl.unit(readonly=True) as session:
         records = store_hosts.list_hosts(session)
     return [
-        _view(ctl, r, devices=False) for r in records if disabled is None or r.disabled == disabled
+        _view(ctl, r, devices=False)
+        for r in records
+        if (disabled is None or r.disabled == disabled) and caller.acts_for_host(r.name)
     ]
 
 
 def get_host(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
     caller.require("admin", "service", action="reading a host")
+    caller.require_host(name, action="reading a host")
     with ctl.unit(readonly=True) as session:
         record = store_hosts.get_host(session, name)
     if record is None:
@@ -75,6 +80,7 @@ def get_host(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
 
 def heartbeat(ctl: Controller, caller: Caller, name: str) -> None:
     caller.require("admin", "service", action="a heartbeat")
+    caller.require_host(name, action="a heartbeat")
     with ctl.unit() as session:
         if not store_hosts.heartbeat(session, name):
             raise NotFound(f"host {name} not found")
@@ -106,6 +112,7 @@ def _host_id(ctl: Controller, name: str) -> str:
 def vf_state(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
     """The desired state of the host's VFs, for its agent."""
     caller.require("admin", "service", action="reading VF state")
+    caller.require_host(name, action="reading VF state")
     host_id = _host_id(ctl, name)
     with ctl.unit(readonly=True) as session:
         rows = vf_states.list_vf_states(session, host_id)
@@ -119,6 +126,7 @@ def report_vf(
     of an older generation changes nothing; ``restored`` of a restore removes the row
     (None is returned)."""
     caller.require("admin", "service", action="reporting VF state")
+    caller.require_host(name, action="reporting VF state")
     data = body_object(body, "body", ("generation", "status", "error"))
     generation = data.get("generation")
     if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:

@@ -10,7 +10,7 @@ from typing import Any
 from pcinet.core.port import Port
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
-from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.errors import Forbidden, InvalidRequest, NotFound
 from pcinet.service.networks import _visible as visible_network
 from pcinet.service.servers import refresh_server_status
 from pcinet.service.validate import body_object, optional_int, string
@@ -161,6 +161,15 @@ def set_status(ctl: Controller, caller: Caller, port_id: str, body: Any) -> dict
         raise InvalidRequest("body.error: expected a string", field="body.error")
     ctl.ports.forget([port_id])
     with ctl.unit() as session:
+        if caller.host is not None:
+            bound = store_ports.get_port(session, port_id)
+            if bound is None:
+                raise NotFound(f"port {port_id} not found")
+            if bound.binding_host_id != caller.host:
+                raise Forbidden(
+                    f"reporting port status: port {port_id} is not bound to host "
+                    f"{caller.host}, the host of this token"
+                )
         row = store_ports.set_port_status(session, port_id, status)
         if row is None:
             raise NotFound(f"port {port_id} not found")

@@ -262,13 +262,30 @@ class VfState(Base):
 
 
 class Token(Base):
-    """Bearer tokens, stored as the sha256 hex digest only."""
+    """Bearer tokens, stored as the sha256 hex digest only (looked up by it). ``id`` names a
+    token without revealing it; ``host`` binds a service token to one host; ``expires_at``
+    NULL never expires; ``configured`` marks the ``PCINET_ADMIN_TOKEN`` of the settings, which
+    the next configured one replaces."""
 
     __tablename__ = "tokens"
     token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(ID, unique=True, default=new_id)
     project_id: Mapped[str] = mapped_column(NAME)
     role: Mapped[str] = mapped_column(sa.String(16))
+    host: Mapped[str | None] = mapped_column(NAME)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    configured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = _created()
+
+
+class Quota(Base):
+    """A project's limit of one resource (``networks``, ``ports``, ``servers``, ``vfs``);
+    the row of project ``""`` is the default of every project without its own."""
+
+    __tablename__ = "quotas"
+    project_id: Mapped[str] = mapped_column(NAME, primary_key=True)
+    resource: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 # Core tables, for the statements of the hot paths (claims, change feed).
