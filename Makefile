@@ -4,13 +4,28 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench bench-placement clean
+.PHONY: demo test lint typecheck unit bench bench-placement clean sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Debian packages the tests use (command:package): libvirt's schema check of the libvirt XML,
+# and a headless Chromium with its driver for the dashboard's browser tests. Installed only
+# when a command is missing (as root, else through sudo).
+SYSDEPS := virt-xml-validate:libvirt-clients xmllint:libxml2-utils \
+	chromium:chromium chromedriver:chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@missing=""; for pair in $(SYSDEPS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/pcinet demo
@@ -22,7 +37,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) sysdeps
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit

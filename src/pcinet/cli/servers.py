@@ -8,6 +8,7 @@ stderr) and exits 1.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -20,7 +21,6 @@ from pcinet.cli.remote import (
     TokenOption,
     UrlOption,
     add_delete_command,
-    add_show_command,
     connect,
     output_of,
     parse_key_values,
@@ -33,6 +33,7 @@ from pcinet.cli.remote import (
     vlan_of,
 )
 from pcinet.client import DEFAULT_URL, ApiError, Client, Json
+from pcinet.libvirt import MACVTAP_VNIC, domain_xml
 
 server_app = new_app(help="Servers: create, list, show, delete.", no_args_is_help=True)
 
@@ -136,14 +137,43 @@ def list_(
     show_rows(servers, SERVER_COLUMNS, server_row, out=out)
 
 
-add_show_command(
-    server_app,
-    "server",
-    "Show a server: its host and, per port, its device (VF or PF), physnet and VLAN.",
-    get=Client.get_server,
-    lister=Client.list_servers,
-    render=print_server,
-)
+@server_app.command("show")
+def show_(
+    *,
+    server: Annotated[str, typer.Argument(help="Server id or name.")],
+    libvirt_xml: Annotated[
+        bool,
+        typer.Option(
+            "--libvirt-xml",
+            help="Print a minimal libvirt domain document: one element per PCI port "
+            "(hostdev interface, direct macvtap interface or PCI hostdev).",
+        ),
+    ] = False,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a server: its host and, per port, its device (VF or PF), physnet and VLAN."""
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
+        data = client.get_server(resolve(server, "server", client.list_servers))
+        if libvirt_xml:
+            sys.stdout.write(domain_xml(data, _macvtap_netdevs(client, data)))
+            return
+    show(data, out=out, render=lambda: print_server(data))
+
+
+def _macvtap_netdevs(client: Client, server: Mapping[str, Any]) -> dict[str, str]:
+    """VF address to netdev on the server's host, read only when a port is ``macvtap``
+    (the host view is the admin's)."""
+    if not any(p.get("binding:vnic_type") == MACVTAP_VNIC for p in server.get("ports") or []):
+        return {}
+    host = client.get_host(str(server.get("host")))
+    return {str(d["address"]): str(d["devname"]) for d in host["devices"] if d.get("devname")}
+
+
 add_delete_command(
     server_app,
     "server",
