@@ -15,7 +15,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from pcinet.agent.driver import VfError, VfRef
 from pcinet.agent.netlink import NetlinkDriver, parse_link, vf_message
-from pcinet.agent.vf import VfConfig, changes
+from pcinet.core.vf import VfConfig, changes
 
 WANTED = VfConfig(
     vlan=100,

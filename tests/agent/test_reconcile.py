@@ -13,7 +13,7 @@ from pcinet.agent.driver import VfRef
 from pcinet.agent.fake import FakeDriver
 from pcinet.agent.reconcile import Desired, PassResult, reconcile
 from pcinet.agent.state import RESTORED, AgentState
-from pcinet.agent.vf import VfConfig
+from pcinet.core.vf import VfConfig
 
 PF = "ens1f0"
 VFS = [VfRef(f"0000:3b:02.{i}", PF, i) for i in range(4)]
@@ -70,11 +70,10 @@ class Controller:
         row = self.rows[vf.address]
         row.update(
             action="restore",
-            desired={},
+            desired=self.originals.get(vf.address, {}),
             generation=row["generation"] + 1,
             applied_generation=None,
             reported_status=None,
-            restore_to=self.originals.get(vf.address),
         )
 
     def feed(self) -> list[Desired]:
@@ -167,7 +166,7 @@ def test_release_restores_the_original_exactly_once(host: tuple[Recording, Agent
     ctl.want(VFS[2], "p1")
     run(driver, state, ctl)
     ctl.release(VFS[2])
-    assert ctl.rows[VFS[2].address]["restore_to"] == FACTORY.to_dict()  # the controller kept it
+    assert ctl.rows[VFS[2].address]["desired"] == FACTORY.to_dict()  # the controller kept it
     result = run(driver, state, ctl)
     assert [(r.address, r.status) for r in result.reports] == [(VFS[2].address, "restored")]
     assert actual(driver, VFS[2]) == FACTORY

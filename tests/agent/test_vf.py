@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from pcinet.agent.state import AgentState
-from pcinet.agent.vf import VfConfig, changes, with_changes
 from pcinet.core.errors import InvalidInput
+from pcinet.core.vf import VfConfig, changes, with_changes
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pcinet.agent.vf import VfConfig
 from pcinet.core.errors import PcinetError
+from pcinet.core.vf import VfConfig
 
 DRIVERS = ("netlink", "fake")
 
@@ -43,7 +43,7 @@ class VfDriver(Protocol):
         ...
 
     def apply(self, vf: VfRef, groups: Mapping[str, Mapping[str, Any]]) -> None:
-        """Program the settings of ``groups`` (``pcinet.agent.vf.changes``' shape) on one
+        """Program the settings of ``groups`` (``pcinet.core.vf.changes``' shape) on one
         VF, group by group in order; VfError naming the group at the first refusal."""
         ...
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pcinet.agent.atomic import write_json
 from pcinet.agent.driver import VfError, VfRef
-from pcinet.agent.vf import VfConfig, with_changes
+from pcinet.core.vf import VfConfig, with_changes
 
 DIRECTORY = "fake-vfs"
 

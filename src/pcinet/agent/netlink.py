@@ -1,6 +1,6 @@
 """The ``netlink`` VF driver: pyroute2 on the PF netdev, as ``ip link set <pf> vf N ...``.
 
-Each group of settings (``pcinet.agent.vf.GROUPS``) is one ``RTM_NEWLINK`` request on the
+Each group of settings (``pcinet.core.vf.GROUPS``) is one ``RTM_NEWLINK`` request on the
 PF carrying ``IFLA_VFINFO_LIST`` / ``IFLA_VF_INFO`` with one ``IFLA_VF_*`` attribute:
 
 | group | attribute | fields |
@@ -32,7 +32,7 @@ from pyroute2.netlink.rtnl import RTM_NEWLINK
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from pcinet.agent.driver import VfError, VfRef
-from pcinet.agent.vf import ZERO_MAC, VfConfig
+from pcinet.core.vf import ZERO_MAC, VfConfig
 
 LINK_STATE_CODES = {"auto": 0, "enable": 1, "disable": 2}
 PROTO_CODES = {"802.1Q": 0x8100, "802.1ad": 0x88A8}

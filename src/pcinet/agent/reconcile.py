@@ -23,8 +23,8 @@ from typing import Any
 
 from pcinet.agent.driver import VfDriver, VfError, VfRef
 from pcinet.agent.state import APPLIED, ERROR, PENDING, RESTORED, AgentState, Owned
-from pcinet.agent.vf import VfConfig, changes, differences
 from pcinet.core.errors import InvalidInput
+from pcinet.core.vf import VfConfig, changes, differences
 
 APPLY = "apply"
 RESTORE = "restore"
@@ -48,25 +48,26 @@ class Desired:
 
     @classmethod
     def from_feed(cls, row: Mapping[str, Any]) -> Desired:
+        """From the feed's row. For a ``restore``, ``desired`` holds the settings to restore
+        to (the originals the controller kept), or is empty when it never got them."""
         where = f"vf-state[{row.get('pci_address')}]"
         action = row.get("action")
         if action not in (APPLY, RESTORE):
             raise InvalidInput(f"{where}.action: {action!r}", field=f"{where}.action")
-        restore_to = row.get("restore_to")
+        desired = VfConfig.from_desired(row.get("desired") or {}, f"{where}.desired")
+        vf_index = row.get("vf_index")
         return cls(
             address=str(row["pci_address"]),
             port_id=row.get("port_id"),
             action=str(action),
-            desired=VfConfig.from_desired(row.get("desired") or {}, f"{where}.desired"),
+            desired=desired,
             generation=int(row["generation"]),
             applied_generation=row.get("applied_generation"),
             reported_status=row.get("reported_status"),
             reported_error=row.get("reported_error"),
             pf=row.get("pf"),
-            vf_index=row.get("vf_index"),
-            restore_to=(
-                VfConfig.from_desired(restore_to, f"{where}.restore_to") if restore_to else None
-            ),
+            vf_index=int(vf_index) if vf_index is not None else None,
+            restore_to=desired if action == RESTORE and row.get("desired") else None,
         )
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from pcinet.agent.atomic import write_json
 from pcinet.agent.driver import VfRef
-from pcinet.agent.vf import VfConfig
 from pcinet.core.errors import InvalidInput
+from pcinet.core.vf import VfConfig
 
 FILE = "agent-state.json"
 VERSION = 1

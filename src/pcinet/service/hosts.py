@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from pcinet.cloudfile import parse_host
+from pcinet.core.vf import VfConfig
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.servers import refresh_server_status
 from pcinet.service.validate import body_object, boolean
 from pcinet.service.views import host_view, vf_state_view
 from pcinet.store import hosts as store_hosts
+from pcinet.store import ports as store_ports
 from pcinet.store import vf_states
 from pcinet.store.host_records import HostRecord
-from pcinet.store.models import utcnow
+from pcinet.store.models import VfState, utcnow
 
 REPORT_KEYS = ("name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices")
 VF_REPORT_STATUSES = ("applied", "restored", "error")
@@ -116,7 +121,12 @@ def vf_state(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
     host_id = _host_id(ctl, name)
     with ctl.unit(readonly=True) as session:
         rows = vf_states.list_vf_states(session, host_id)
-        return {"host": name, "vfs": [vf_state_view(r) for r in rows]}
+        where = vf_states.vf_locations(session, host_id)
+        vfs = []
+        for row in rows:
+            pf, index = where.get(row.pci_address, (None, None))
+            vfs.append(vf_state_view(row, pf=pf, vf_index=index))
+        return {"host": name, "vfs": vfs}
 
 
 def report_vf(
@@ -127,7 +137,7 @@ def report_vf(
     (None is returned)."""
     caller.require("admin", "service", action="reporting VF state")
     caller.require_host(name, action="reporting VF state")
-    data = body_object(body, "body", ("generation", "status", "error"))
+    data = body_object(body, "body", ("generation", "status", "error", "original"))
     generation = data.get("generation")
     if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
         raise InvalidRequest(
@@ -143,6 +153,11 @@ def report_vf(
     error = data.get("error")
     if error is not None and not isinstance(error, str):
         raise InvalidRequest("body.error: expected a string", field="body.error")
+    original = data.get("original")
+    if original is not None:
+        if not isinstance(original, dict):
+            raise InvalidRequest("body.original: expected an object", field="body.original")
+        original = VfConfig.from_dict(original, "body.original").to_dict()
     host_id = _host_id(ctl, name)
     with ctl.unit() as session:
         row = vf_states.report(
@@ -152,14 +167,34 @@ def report_vf(
             generation=generation,
             status=status,
             error=error,
+            original=original,
         )
         if row is None:
             raise NotFound(f"host {name} has no VF state for {address}")
-        if (
-            row.action == vf_states.RESTORE
-            and status == "restored"
-            and row.applied_generation == generation
-        ):
+        if row.applied_generation != generation:  # an older generation: nothing changes
+            return vf_state_view(row)
+        if row.action == vf_states.RESTORE and status == "restored":
             vf_states.forget(session, host_id=host_id, pci_address=address)
             return None
+        if row.action == vf_states.APPLY and row.port_id is not None:
+            _port_follows(ctl, session, row, name, status)
         return vf_state_view(row)
+
+
+def _port_follows(ctl: Controller, session: Session, row: VfState, host: str, status: str) -> None:
+    """The port bound to the VF takes the agent's outcome: ``applied`` is ACTIVE (DOWN when
+    the port is administratively down: its VF's link is disabled), ``error`` is ERROR; its
+    server's status follows its device ports."""
+    assert row.port_id is not None
+    port = store_ports.get_port(session, row.port_id)
+    if port is None or port.binding_host_id != host or port.pci_address != row.pci_address:
+        return  # the port moved on (deleted, or bound elsewhere) since this apply
+    if status == "error":
+        new = "ERROR"
+    else:
+        new = "ACTIVE" if row.desired.get("link_state") != "disable" else "DOWN"
+    if port.status != new:
+        ctl.ports.forget([port.id])
+        store_ports.set_port_status(session, port.id, new)
+    if port.device_id is not None:
+        refresh_server_status(session, port.device_id)

@@ -519,12 +519,16 @@ def delete(ctl: Controller, caller: Caller, server_id: str) -> None:
 
 
 def refresh_server_status(session: Session, server_id: str) -> None:
-    """BUILD while a VF port is not ACTIVE, ERROR if one is ERROR, ACTIVE otherwise."""
+    """BUILD while a device port is not ACTIVE, ERROR if one is ERROR, ACTIVE otherwise.
+    A ``normal`` port is another agent's business and does not count; an administratively
+    down port counts as done once DOWN (its VF is programmed with the link disabled)."""
     ports = [
         p
         for p in store_ports.list_ports(session, device_id=server_id)
         if p.binding_vif_type in (VIF_TYPE_VF, VIF_TYPE_PF)
     ]
-    statuses = {p.status for p in ports}
+    statuses = {
+        "ACTIVE" if p.status == "DOWN" and not p.admin_state_up else p.status for p in ports
+    }
     status = "ERROR" if "ERROR" in statuses else "ACTIVE" if statuses <= {"ACTIVE"} else "BUILD"
     store_servers.set_server_status(session, server_id, status)

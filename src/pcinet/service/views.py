@@ -147,12 +147,26 @@ def server_view(
     }
 
 
-def vf_state_view(row: VfState) -> dict[str, Any]:
+# What an apply leaves as it is when the binding does not say (802.1p priority, 802.1Q).
+VF_DEFAULTS = {"qos": 0, "proto": "802.1Q"}
+
+
+def vf_state_view(
+    row: VfState, *, pf: str | None = None, vf_index: int | None = None
+) -> dict[str, Any]:
+    """One VF of the feed. ``desired`` is complete: for ``apply`` every setting, for
+    ``restore`` the VF's ``original`` settings (``{}`` when the agent never reported them).
+    ``pf`` is the PF's netdev and ``vf_index`` the VF's index under it, when known."""
+    original = dict(row.original) if row.original is not None else None
+    desired = dict(original or {}) if row.action == "restore" else {**VF_DEFAULTS, **row.desired}
     return {
         "pci_address": row.pci_address,
+        "pf": pf,
+        "vf_index": vf_index,
         "port_id": row.port_id,
         "action": row.action,
-        "desired": dict(row.desired),
+        "desired": desired,
+        "original": original,
         "generation": row.generation,
         "applied_generation": row.applied_generation,
         "reported_status": row.reported_status,

@@ -258,6 +258,9 @@ class VfState(Base):
     applied_generation: Mapped[int | None]
     reported_status: Mapped[str | None] = mapped_column(sa.String(32))
     reported_error: Mapped[str | None] = mapped_column(sa.Text)
+    # The VF's settings before the agent's first change, as it reported them: what a
+    # restore goes back to (kept across re-allocations until the restore is done).
+    original: Mapped[dict[str, Any] | None] = mapped_column(JSON_OR_NULL)
     updated_at: Mapped[datetime] = _created()
 
 

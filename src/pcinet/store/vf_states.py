@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pcinet.store.models import VfState, utcnow
+from pcinet.store.models import Device, VfState, utcnow
 from pcinet.store.uow import Executor, connection_of
 
 APPLY = "apply"
@@ -81,7 +81,8 @@ def set_desired(
 
 
 def mark_restore(session: Session, *, host_id: str, pci_address: str) -> VfState:
-    """Ask the host to restore the VF's original settings (the agent saved them)."""
+    """Ask the host to restore the VF's original settings (the agent saved them, and
+    reported them: ``original``, kept)."""
     row = session.get(VfState, (host_id, pci_address))
     port_id = row.port_id if row is not None else None
     return _put(
@@ -124,6 +125,22 @@ def list_vf_states(session: Session, host_id: str) -> list[VfState]:
     return list(session.scalars(query))
 
 
+def vf_locations(session: Session, host_id: str) -> dict[str, tuple[str | None, int | None]]:
+    """For each VF of the host: its PF's netdev (the PF's reported ``devname``) and its VF
+    index (None while unknown)."""
+    rows = session.execute(
+        sa.select(Device.address, Device.parent_address, Device.devname).where(
+            Device.host_id == host_id
+        )
+    ).all()
+    devnames = {r.address: r.devname for r in rows}
+    return {
+        r.address: (devnames.get(r.parent_address), None)
+        for r in rows
+        if r.parent_address is not None
+    }
+
+
 def vf_state_of_port(session: Session, port_id: str) -> VfState | None:
     """The VF a port is (or was last) bound to, preferring a pending apply."""
     query = sa.select(VfState).where(VfState.port_id == port_id)
@@ -139,13 +156,17 @@ def report(
     generation: int,
     status: str,
     error: str | None = None,
+    original: Mapping[str, Any] | None = None,
 ) -> VfState | None:
     """Record what the agent applied; a report for an older generation is ignored (returns
-    the row unchanged). None if there is no such VF state."""
+    the row unchanged). None if there is no such VF state. ``original`` (the VF's settings
+    before the agent's first change) is kept from the first report that gives it."""
     row = session.get(VfState, (host_id, pci_address))
     if row is None or generation != row.generation:
         return row
     row.applied_generation, row.reported_status, row.reported_error = generation, status, error
+    if original is not None and row.original is None:
+        row.original = dict(original)
     row.updated_at = utcnow()
     session.flush()
     return row
