@@ -17,6 +17,7 @@ from pcinet.cli.plan import devspec_app, plan_command
 from pcinet.cli.ports import port_app
 from pcinet.cli.serve import db_app, serve_command
 from pcinet.cli.servers import server_app
+from pcinet.cli.sim import sim_command
 from pcinet.demo.command import demo_command
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ app.add_typer(bench_app, name="bench")
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.command("demo")(demo_command)
+app.command("sim")(sim_command)
 # Against a controller (--url, --token, -f/-c/--json on every command that prints):
 app.add_typer(network_app, name="network")
 app.add_typer(port_app, name="port")
