@@ -150,3 +150,26 @@ def test_a_report_without_device_spec_uses_the_devices_own_tags(api: Api) -> Non
     assert tags[vf_address("af", 0)] == {}
     net = api.vlan_network("net1", "phy1", 100)
     assert api.boot_on(net["id"])["ports"][0]["pci_slot"] == vf_address("3b", 0)
+
+
+def test_regression_another_device_spec_cannot_re_tag_a_held_vf(api: Api) -> None:
+    """Issue 9: re-reporting with a device_spec that tags the adapter phy2 re-tagged a VF a
+    server held, while its port's binding said phy1. Now 409 naming the server."""
+    api.report_host("cn1", host_report([("3b", "phy1")], vfs=2))
+    net = api.vlan_network("net1", "phy1", 100)
+    server = api.boot_on(net["id"])
+    slot = server["ports"][0]["pci_slot"]
+    before = api.host("cn1")
+    err = error(
+        api.put("/v1/hosts/cn1", host_report([("3b", "phy2")], vfs=2)), 409, "device_in_use"
+    )
+    assert slot in err["message"] and server["id"] in err["message"]
+    assert "physical_network 'phy1' -> 'phy2'" in err["message"]
+    assert err["field"] == "devices"
+    after = api.host("cn1")
+    assert after["devices"] == before["devices"]
+    assert api.devices("cn1")[slot]["tags"]["physical_network"] == "phy1"
+    # once the server is gone, the adapter may be re-tagged
+    expect(api.delete(f"/v1/servers/{server['id']}"), 204)
+    api.report_host("cn1", host_report([("3b", "phy2")], vfs=2), status=200)
+    assert api.devices("cn1")[slot]["tags"]["physical_network"] == "phy2"

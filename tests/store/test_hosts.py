@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,7 +52,7 @@ def test_re_report_keeps_ids_and_allocations(sessions: sessionmaker[Session]) ->
             devices=[(host.device_ids[VFS[0]], 0)],
             vcpus=4,
         )
-    retagged = [pf(), vf(VFS[0], physnet="phy9"), vf(VFS[1]), gpu(), gpu("0000:03:00.0")]
+    retagged = [pf(), vf(VFS[0]), vf(VFS[1], physnet="phy9"), gpu(), gpu("0000:03:00.0")]
     _report(sessions, retagged, vcpus=48)
     after = read_host(sessions, "h1")
     assert after.id == host.id
@@ -60,7 +62,7 @@ def test_re_report_keeps_ids_and_allocations(sessions: sessionmaker[Session]) ->
     assert dict(after.allocations) == {VFS[0]: new.id}
     by_address = {d.address: d for d in after.devices}
     assert set(by_address) == {PF, VFS[0], VFS[1], GPU, "0000:03:00.0"}
-    assert by_address[VFS[0]].tags["physical_network"] == "phy9"
+    assert by_address[VFS[1]].tags["physical_network"] == "phy9"  # a free VF may change
     assert after.device_spec == [{"vendor_id": "8086"}]
 
 
@@ -78,6 +80,61 @@ def test_re_report_cannot_drop_an_allocated_device(sessions: sessionmaker[Sessio
         _report(sessions, [d for d in default_devices() if d.address != GPU])
     assert info.value.code == "device_in_use"
     assert read_host(sessions, "h1").device_ids.keys() == {PF, *VFS, GPU}
+
+
+def _vf0(**fields: object) -> PciDevice:
+    """VFS[0] as ``vf`` builds it, with ``fields`` replaced."""
+    base = vf(VFS[0])
+    data = {
+        "address": base.address,
+        "vendor_id": base.vendor_id,
+        "product_id": base.product_id,
+        "dev_type": base.dev_type.value,
+        "parent_address": base.parent_address,
+        "numa_node": base.numa_node,
+        "tags": dict(base.tags),
+    }
+    return PciDevice.from_dict({**data, **fields})
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda: vf(VFS[0], physnet="phy2"), "tag physical_network 'phy1' -> 'phy2'"),
+        (lambda: _vf0(tags={"physical_network": "phy1", "trusted": "true"}), "tag trusted"),
+        (lambda: vf(VFS[0], parent="0000:3b:00.1"), "parent_address"),
+        (lambda: gpu(VFS[0]), "dev_type"),
+    ],
+)
+def test_regression_re_report_cannot_change_what_a_held_device_is(
+    sessions: sessionmaker[Session], change: Callable[[], PciDevice], words: str
+) -> None:
+    """A VF held by a server was silently re-tagged phy2 while its port's binding said phy1
+    (issue 9): tags, type and parent of a held device are fixed until it is released."""
+    host = add_host(sessions, "h1")
+    held = new_server()
+    with UnitOfWork(sessions) as session:
+        claims.claim(
+            session,
+            host_id=host.id,
+            seen_generation=host.generation,
+            server=held,
+            devices=[(host.device_ids[VFS[0]], 0)],
+        )
+    before = read_host(sessions, "h1")
+    devices = [change() if d.address == VFS[0] else d for d in default_devices()]
+    with pytest.raises(DeviceInUse, match=VFS[0]) as info:
+        _report(sessions, devices)
+    assert held.id in str(info.value) and words in str(info.value)
+    after = read_host(sessions, "h1")
+    assert after.generation == before.generation
+    assert {d.address: d for d in after.devices}[VFS[0]].tags["physical_network"] == "phy1"
+    # the NUMA node may change under a held device, and a released one may be anything
+    moved = [_vf0(numa_node=1) if d.address == VFS[0] else d for d in default_devices()]
+    _report(sessions, moved)
+    with UnitOfWork(sessions) as session:
+        claims.release(session, held.id)
+    _report(sessions, devices)
 
 
 def test_set_disabled_bumps_the_generation(sessions: sessionmaker[Session]) -> None:

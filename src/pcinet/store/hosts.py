@@ -1,7 +1,7 @@
 """Hosts: inventory reports, heartbeats, enable/disable, and reading hosts back.
 
 ``upsert_host`` keeps device ids (and so allocations) across re-reports and refuses to drop
-an allocated device. Every change bumps the host's ``generation`` (so in-flight claims made
+an allocated device or to change what it is (its tags, type, parent, vendor or product). Every change bumps the host's ``generation`` (so in-flight claims made
 on the old view fail their compare-and-swap) and is published to the change feed.
 """
 
@@ -160,7 +160,36 @@ def _replace_check(
         raise DeviceInUse(
             f"host {name}: cannot remove allocated device(s) {words}", field="devices"
         )
+    altered = sorted(
+        (address, server, _identity_change(old[address], wanted[address]))
+        for address, server in held
+        if _identity_change(old[address], wanted[address])
+    )
+    if altered:
+        words = "; ".join(f"{a} (server {s}): {change}" for a, s, change in altered)
+        raise DeviceInUse(
+            f"host {name}: cannot change what an allocated device is: {words}; release the "
+            "server first",
+            field="devices",
+        )
     return old
+
+
+# What a device *is* to its holder: its tags (physnet, trusted, ...), type, parent and ids.
+# The NUMA node and devname may change under a held device (a re-read, a rename).
+_IDENTITY_COLUMNS = ("vendor_id", "product_id", "dev_type", "parent_address", "tags")
+
+
+def _identity_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """What would change in a held device, in words ('' for nothing)."""
+    words = [f"{k} {old[k]!r} -> {new[k]!r}" for k in _IDENTITY_COLUMNS[:-1] if old[k] != new[k]]
+    old_tags, new_tags = old["tags"] or {}, new["tags"] or {}
+    words += [
+        f"tag {k} {old_tags.get(k)!r} -> {new_tags.get(k)!r}"
+        for k in sorted(old_tags.keys() | new_tags.keys())
+        if old_tags.get(k) != new_tags.get(k)
+    ]
+    return ", ".join(words)
 
 
 def set_disabled(session: Session, name: str, disabled: bool) -> bool:
