@@ -10,6 +10,7 @@ from pcinet import __version__
 from pcinet.cli.admin import alias_app, token_app
 from pcinet.cli.agent import agent_app
 from pcinet.cli.bench import bench_app
+from pcinet.cli.check import admin_app
 from pcinet.cli.hosts import host_app
 from pcinet.cli.networks import network_app
 from pcinet.cli.output import CONTEXT_SETTINGS
@@ -53,6 +54,7 @@ app.add_typer(devspec_app, name="devspec")
 app.add_typer(bench_app, name="bench")
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
 app.command("demo")(demo_command)
 app.command("sim")(sim_command)
 # Against a controller (--url, --token, -f/-c/--json on every command that prints):

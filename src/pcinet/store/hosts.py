@@ -1,8 +1,9 @@
 """Hosts: inventory reports, heartbeats, enable/disable, and reading hosts back.
 
 ``upsert_host`` keeps device ids (and so allocations) across re-reports and refuses to drop
-an allocated device or to change what it is (its tags, type, parent, vendor or product). Every change bumps the host's ``generation`` (so in-flight claims made
-on the old view fail their compare-and-swap) and is published to the change feed.
+an allocated device or to change what it is (its tags, type, parent, vendor or product).
+Every change bumps the host's ``generation`` (so in-flight claims made on the old view fail
+their compare-and-swap) and is published to the change feed.
 """
 
 from __future__ import annotations
