@@ -224,6 +224,17 @@ class Client:
         """``DELETE /v1/tokens/{id}`` (admin): revoke the token."""
         self.request("DELETE", f"/v1/tokens/{_seg(token_id)}")
 
+    def get_quota(self, project_id: str | None) -> Json:
+        """``GET /v1/quotas/{project_id}``, or ``GET /v1/quota-defaults`` for None."""
+        path = "/v1/quota-defaults" if project_id is None else f"/v1/quotas/{_seg(project_id)}"
+        return self._object("GET", path)
+
+    def set_quota(self, project_id: str | None, limits: Mapping[str, int | None]) -> Json:
+        """``PUT /v1/quotas/{project_id}`` (or the defaults for None), admin: each limit an
+        integer >= 0, -1 for unlimited, None to remove it."""
+        path = "/v1/quota-defaults" if project_id is None else f"/v1/quotas/{_seg(project_id)}"
+        return self._object("PUT", path, body=dict(limits))
+
     # -- hosts ------------------------------------------------------------------------------
 
     def put_host(self, name: str, report: Mapping[str, Any]) -> Json:

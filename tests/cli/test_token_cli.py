@@ -56,3 +56,25 @@ def test_token_create_list_delete(tmp_path: Path) -> None:
         code, err = cli(url, "token", "create", "--project-id", "p", "--expires",
                         "2001-01-01T00:00:00Z", "--json")  # fmt: skip
         assert code == 2 and err["error"]["field"] == "token.expires_at"
+
+
+def test_quota_show_and_set(tmp_path: Path) -> None:
+    with LiveServer(live_settings(tmp_path)) as server:
+        url = server.url
+        code, quota = cli(url, "quota", "set", "--default", "--servers", "5", "--json")
+        assert code == 0 and quota["quotas"]["servers"] == 5
+        code, quota = cli(url, "quota", "set", "p1", "--servers", "unlimited", "--vfs", "8",
+                          "--json")  # fmt: skip
+        assert code == 0
+        assert quota["quotas"] == {"networks": -1, "ports": -1, "servers": -1, "vfs": 8}
+        assert quota["overrides"] == {"servers": -1, "vfs": 8}
+        code, quota = cli(url, "quota", "set", "p1", "--servers", "default", "--json")
+        assert code == 0 and quota["quotas"]["servers"] == 5
+        code, text = cli(url, "quota", "show", "p1")
+        assert code == 0 and "vfs" in text and "project" in text and "default" in text
+        code, err = cli(url, "quota", "set", "p1", "--servers", "many", "--json")
+        assert code == 2 and err["error"]["field"] == "--servers"
+        code, err = cli(url, "quota", "show", "p1", "--default", "--json")
+        assert code == 2
+        code, err = cli(url, "quota", "show", "p1", "--json", token="wrong")
+        assert code == 1 and err["error"]["code"] == "unauthorized"

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pcinet import __version__
 from pcinet.api import errors
 from pcinet.api.routers import hosts, misc, networks, ports, servers
+from pcinet.api.routers import quotas as quota_routes
 from pcinet.api.routers import tokens as token_routes
 from pcinet.config import Settings
 from pcinet.service.controller import Controller, settle_heap
@@ -50,4 +51,5 @@ def create_app(
     for module in (hosts, networks, ports, servers, misc):
         app.include_router(module.router)
     app.include_router(token_routes.router)
+    app.include_router(quota_routes.router)
     return app

@@ -28,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "no_valid_host": 409,
     "network_not_servable": 409,
     "concurrent_update": 409,
+    "over_quota": 409,
     "binding_inconsistent": 500,
     "no_network_available": 503,
 }

@@ -1,4 +1,5 @@
-"""``pcinet alias set|list`` and ``pcinet token create|list|delete`` (admin)."""
+"""``pcinet alias set|list``, ``pcinet token create|list|delete`` and
+``pcinet quota show|set`` (admin)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pcinet.core.errors import InvalidInput
 
 alias_app = new_app(help="PCI aliases (admin): set, list.", no_args_is_help=True)
 token_app = new_app(help="API tokens (admin): create, list, delete.", no_args_is_help=True)
+quota_app = new_app(help="Quotas per project (admin): show, set.", no_args_is_help=True)
 
 ALIAS_COLUMNS = ("name", "device_type", "vendor_id", "product_id", "numa_policy")
 
@@ -170,3 +172,102 @@ def delete_token(
         out=out,
         render=lambda: console.print(f"deleted token {token_id}", markup=False),
     )
+
+
+QUOTA_RESOURCES = ("networks", "ports", "servers", "vfs")
+ProjectArgument = Annotated[
+    str | None, typer.Argument(metavar="[PROJECT]", help="The project (omit with --default).")
+]
+DefaultOption = Annotated[
+    bool, typer.Option("--default", help="The defaults of every project without its own.")
+]
+
+
+def _project_of(project: str | None, default: bool) -> str | None:
+    if default == (project is not None):
+        raise InvalidInput("give a PROJECT or --default (not both)", field="PROJECT")
+    return project
+
+
+def parse_limit(text: str, option: str) -> int | None:
+    """``--servers 10``; ``unlimited`` (or -1); ``default`` removes a project's own limit."""
+    word = text.strip().lower()
+    if word in ("unlimited", "-1"):
+        return -1
+    if word in ("default", "none"):
+        return None
+    if word.isdigit():
+        return int(word)
+    raise InvalidInput(
+        f"{option}: expected a number >= 0, 'unlimited' or 'default', got {text!r}", field=option
+    )
+
+
+def print_quota(quota: Json) -> None:
+    limits = quota.get("quotas", {})
+    usage = quota.get("usage", {})
+    overrides = quota.get("overrides", {})
+    rows = [
+        (
+            r,
+            "unlimited" if limits.get(r, -1) == -1 else limits.get(r),
+            usage.get(r, "-"),
+            "project" if r in overrides else "default",
+        )
+        for r in QUOTA_RESOURCES
+    ]
+    title = f"quotas of project {quota['project_id']}" if "project_id" in quota else "defaults"
+    console.print(table(title, ("resource", "limit", "used", "from"), rows))
+
+
+@quota_app.command("show")
+def show_quota(
+    *,
+    project: ProjectArgument = None,
+    default: DefaultOption = False,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A project's limits (-1 unlimited), where each comes from, and its usage."""
+    out = output_of(fmt, columns, as_json)
+    with connect(url, token, as_json=out.structured) as client:
+        quota = client.get_quota(_project_of(project, default))
+    show(quota, out=out, render=lambda: print_quota(quota))
+
+
+def _limit_option(resource: str) -> Any:
+    return typer.Option(
+        f"--{resource}", help=f"Limit of {resource}: a number, 'unlimited' or 'default'."
+    )
+
+
+@quota_app.command("set")
+def set_quota(
+    *,
+    project: ProjectArgument = None,
+    default: DefaultOption = False,
+    networks: Annotated[str | None, _limit_option("networks")] = None,
+    ports: Annotated[str | None, _limit_option("ports")] = None,
+    servers: Annotated[str | None, _limit_option("servers")] = None,
+    vfs: Annotated[str | None, _limit_option("vfs")] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a project's limits (or the defaults); the others stay as they are."""
+    out = output_of(fmt, columns, as_json)
+    given = {"networks": networks, "ports": ports, "servers": servers, "vfs": vfs}
+    with connect(url, token, as_json=out.structured) as client:
+        target = _project_of(project, default)
+        limits = {r: parse_limit(v, f"--{r}") for r, v in given.items() if v is not None}
+        if not limits:
+            raise InvalidInput(
+                "give at least one of --networks, --ports, --servers, --vfs", field="--servers"
+            )
+        quota = client.set_quota(target, limits)
+    show(quota, out=out, render=lambda: print_quota(quota))

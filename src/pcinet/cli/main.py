@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from pcinet import __version__
-from pcinet.cli.admin import alias_app, token_app
+from pcinet.cli.admin import alias_app, quota_app, token_app
 from pcinet.cli.agent import agent_app
 from pcinet.cli.bench import bench_app
 from pcinet.cli.check import admin_app
@@ -64,6 +64,7 @@ app.add_typer(server_app, name="server")
 app.add_typer(host_app, name="host")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
+app.add_typer(quota_app, name="quota")
 # On a compute host:
 app.add_typer(agent_app, name="agent")
 

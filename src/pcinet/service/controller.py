@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import itertools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -46,6 +47,8 @@ class Controller:
     # Token digest -> (when it was looked up, its caller, when it expires as a Unix time);
     # see ``service.tokens``.
     token_cache: dict[str, tuple[float, Caller, float]] = field(default_factory=dict)
+    # Project -> (when its limits were read, its limits); see ``service.quotas``.
+    quota_cache: dict[str, tuple[float, Mapping[str, int]]] = field(default_factory=dict)
     _seeds: itertools.count[int] = field(default_factory=itertools.count)
     _seed_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -29,12 +29,14 @@ from pcinet.service.errors import (
     NoNetworkAvailable,
     NotFound,
 )
+from pcinet.service.quotas import limits_for
 from pcinet.service.validate import body_object, boolean, string
 from pcinet.service.views import network_view
 from pcinet.store import networks as store_networks
 from pcinet.store import ports as store_ports
 from pcinet.store.errors import SegmentInUse
 from pcinet.store.models import Network as NetworkRow
+from pcinet.store.quotas import enforce
 
 NETWORK_KEYS = (
     "name",
@@ -139,6 +141,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     explicit = not tenant and all(
         s.segmentation_id is not None or s.network_type is not NetworkType.VLAN for s in segments
     )
+    limits = limits_for(ctl, project)
     for attempt in range(ALLOCATION_ATTEMPTS):
         try:
             with ctl.unit() as session:
@@ -151,6 +154,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                     shared=shared,
                     admin_state_up=admin_state_up,
                 )
+                enforce(session, project, limits, ("networks",))
                 rows = store_networks.segments_of(session, [row.id])[row.id]
                 return network_view(row, rows, caller)
         except SegmentInUse as exc:

@@ -12,6 +12,7 @@ from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import Forbidden, InvalidRequest, NotFound
 from pcinet.service.networks import _visible as visible_network
+from pcinet.service.quotas import limits_for
 from pcinet.service.servers import refresh_server_status
 from pcinet.service.validate import body_object, optional_int, string
 from pcinet.service.views import port_view
@@ -20,6 +21,7 @@ from pcinet.store import vf_states
 from pcinet.store.errors import MacAddressInUse
 from pcinet.store.models import Port as PortRow
 from pcinet.store.networks import get_network
+from pcinet.store.quotas import enforce
 
 PORT_KEYS = (
     "network_id",
@@ -72,13 +74,15 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     name = string(data, "name", "port", "") or ""
     network_id = core.network
     fixed_mac = core.mac_address
+    owner = project or caller.project_id
+    limits = limits_for(ctl, owner)
     for attempt in range(MAC_ATTEMPTS):
         try:
             with ctl.unit() as session:
                 network = visible_network(caller, get_network(session, network_id), network_id)
                 row = store_ports.add_port(
                     session,
-                    project_id=project or caller.project_id,
+                    project_id=owner,
                     network_id=network.id,
                     mac_address=fixed_mac or _random_mac(),
                     name=name,
@@ -93,6 +97,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                     max_tx_rate=max_rate,
                     status="DOWN",
                 )
+                enforce(session, owner, limits, ("ports",))
         except MacAddressInUse:
             if fixed_mac is not None or attempt == MAC_ATTEMPTS - 1:
                 raise

@@ -42,6 +42,7 @@ from pcinet.service.cache import Reservation
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.quotas import limits_for
 from pcinet.service.validate import body_object, string
 from pcinet.service.views import port_view, server_view, time_text
 from pcinet.store import ports as store_ports
@@ -59,6 +60,7 @@ from pcinet.store.placements import (
     place,
     single_statement,
 )
+from pcinet.store.quotas import enforce
 from pcinet.store.uow import Executor
 
 SERVER_KEYS = ("name", "flavor", "ports", "description")
@@ -255,6 +257,8 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
     state (see the module docstring)."""
     refreshed = False
     attempts = 0
+    limits = limits_for(ctl, server.project_id)
+    limited = "servers" in limits or "vfs" in limits
     while True:
         ctl.cache.maybe_refresh()
         outcome = ctl.cache.reserve(plan.request, seed=ctl.next_seed())
@@ -266,10 +270,12 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
             continue
         attempts += 1
         try:
-            alone = single_statement(ctl.engine.dialect.name, outcome.device_ids)
+            alone = not limited and single_statement(ctl.engine.dialect.name, outcome.device_ids)
             with ctl.cache.claiming(outcome) as seen:
                 with ctl.core_unit(autocommit=alone) as conn:
                     generation, ports = _commit(conn, plan, outcome, server, seen)
+                    if limited:
+                        enforce(conn, server.project_id, limits, ("servers", "vfs"))
                 ctl.cache.committed(outcome, seen, generation)
         except ConcurrentUpdate:
             ctl.cache.conflicts += 1
