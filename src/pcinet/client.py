@@ -262,13 +262,23 @@ class Client:
         return self._object("GET", f"/v1/hosts/{_seg(name)}/vf-state")
 
     def report_vf_state(
-        self, name: str, pci_address: str, generation: int, status: str, error: str | None = None
+        self,
+        name: str,
+        pci_address: str,
+        generation: int,
+        status: str,
+        error: str | None = None,
+        *,
+        original: Mapping[str, Any] | None = None,
     ) -> Json | None:
         """``PUT /v1/hosts/{name}/vf-state/{pci_address}``: the VF's row, or None once a
-        ``restored`` report removed it."""
+        ``restored`` report removed it. ``original``: the VF's settings before the agent's
+        first change."""
         body: Json = {"generation": generation, "status": status}
         if error is not None:
             body["error"] = error
+        if original is not None:
+            body["original"] = dict(original)
         data = self.request(
             "PUT", f"/v1/hosts/{_seg(name)}/vf-state/{_seg(pci_address)}", body=body
         )

@@ -75,11 +75,12 @@ class AgentState:
     writes: int = 0  # atomic writes done by this process, for tests and the benchmark
 
     @classmethod
-    def load(cls, state_dir: str | Path) -> AgentState:
-        """The state of ``state_dir`` (created if missing); a new, empty state when there is
-        no file yet. A file that is not ours is InvalidInput naming it."""
+    def load(cls, state_dir: str | Path, *, create: bool = True) -> AgentState:
+        """The state of ``state_dir`` (created if missing and ``create``); a new, empty
+        state when there is no file yet. A file that is not ours is InvalidInput naming it."""
         directory = Path(state_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
         path = directory / FILE
         state = cls(path)
         try:

@@ -12,3 +12,6 @@ agent_app = new_app(
     help="The host agent: discover devices, program VFs, report to the controller.",
     no_args_is_help=True,
 )
+
+# The commands register themselves on agent_app when imported.
+from pcinet.cli import agent_vfs  # noqa: E402, F401
