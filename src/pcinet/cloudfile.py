@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pcinet.core.alias import Alias, parse_aliases
 from pcinet.core.devspec import DeviceSpec, apply_device_specs, parse_device_specs
 from pcinet.core.errors import InvalidDevice, InvalidInput, PcinetError
@@ -22,6 +20,7 @@ from pcinet.core.host import Host, HostCell
 from pcinet.core.network import Network
 from pcinet.core.pci import Inventory, PciDevice
 from pcinet.core.port import Port
+from pcinet.yamlfile import read_yaml
 
 MAX_INT = 2**31 - 1  # what a database integer column holds
 HOST_KEYS = {"name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices", "disabled"}
@@ -52,22 +51,7 @@ class ServerRequest:
     ports: tuple[Port, ...]
 
 
-def read_yaml(path: str | Path) -> Any:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"{p}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput(f"{p}: not valid YAML{where}: {problem}") from None
-
-
-def _in_file(name: str, exc: PcinetError) -> PcinetError:
+def in_file(name: str, exc: PcinetError) -> PcinetError:
     """The same error, its message prefixed with the file name."""
     exc.message = f"{name}: {exc.message}"
     exc.args = (exc.message,)
@@ -89,7 +73,7 @@ def _list(value: Any, where: str) -> Sequence[Any]:
 
 
 def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(data) - allowed)
+    extra = sorted(str(k) for k in data if k not in allowed)
     if extra:
         field = f"{where}.{extra[0]}" if where else extra[0]
         raise InvalidInput(f"{field}: unknown property", field=field)
@@ -211,7 +195,7 @@ def load_cloud(path: str | Path) -> Cloud:
     except PcinetError as exc:
         if exc.message.startswith(f"{path}:"):
             raise
-        raise _in_file(str(path), exc) from None
+        raise in_file(str(path), exc) from None
 
 
 def load_request(path: str | Path, networks: Mapping[str, Network]) -> ServerRequest:
@@ -220,4 +204,4 @@ def load_request(path: str | Path, networks: Mapping[str, Network]) -> ServerReq
     except PcinetError as exc:
         if exc.message.startswith(f"{path}:"):
             raise
-        raise _in_file(str(path), exc) from None
+        raise in_file(str(path), exc) from None

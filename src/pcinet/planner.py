@@ -9,7 +9,7 @@ from typing import Any
 
 from pcinet.cloudfile import Cloud, ServerRequest
 from pcinet.core.binding import bind_port
-from pcinet.core.errors import NoValidHost
+from pcinet.core.errors import InvalidFlavor, NoValidHost
 from pcinet.core.flavor import flavor_requirements
 from pcinet.core.port import server_requests
 from pcinet.core.request import PciRequest, RequestKind
@@ -27,12 +27,20 @@ class PlanResult:
         return self.decision.placement is not None
 
     def error(self) -> NoValidHost:
-        return self.decision.no_valid_host()
+        """Every rejected host, with all its reasons: the planner's job is to explain."""
+        return self.decision.no_valid_host(limit=None)
 
 
 def build_request(cloud: Cloud, server: ServerRequest) -> PlacementRequest:
-    """Flavor and ports to the scheduler's request (raises on a network no device serves)."""
-    reqs = flavor_requirements(server.flavor, cloud.aliases)
+    """Flavor and ports to the scheduler's request (raises on a network no device serves).
+
+    Errors name the request's field: an extra spec as ``flavor.extra_specs.<key>``.
+    """
+    try:
+        reqs = flavor_requirements(server.flavor, cloud.aliases)
+    except InvalidFlavor as exc:
+        field = f"flavor.extra_specs.{exc.field}" if exc.field else "flavor.extra_specs"
+        raise InvalidFlavor(f"flavor.extra_specs.{exc.message}", field=field) from None
     pairs = [(p, cloud.networks[p.network]) for p in server.ports]
     pci = server_requests(
         reqs.alias_requests,

@@ -9,6 +9,7 @@ from pcinet.core.host import Host
 from pcinet.core.pci import DeviceStatus, DevType, PciDevice, address_to_int
 from pcinet.core.request import DeviceMatcher, PciRequest, RequestKind
 from pcinet.scheduler import PlacementRequest, Snapshot, decide
+from pcinet.scheduler.memo import CheckMemo
 
 PF = "0000:0a:00.0"
 VF0, VF1 = "0000:0a:10.0", "0000:0a:10.1"
@@ -86,20 +87,47 @@ def test_same_snapshot_request_and_seed_give_the_same_decision() -> None:
 
 
 def test_a_remembered_check_is_forgotten_by_the_next_claim_or_release() -> None:
-    """``decide`` remembers each host's answer per request; a claim or release must make it
-    ask again (same request object each time, so only the host's version can tell)."""
+    """The caller's memo remembers each host's answer per request; a claim or release must
+    make it ask again (same request object each time, so only the host's version can tell)."""
     snap = Snapshot([host()])
+    memo = CheckMemo()
     vf_request = request(DevType.VF)
-    first = decide(snap, vf_request).placement
+    first = decide(snap, vf_request, memo=memo).placement
     assert first is not None and first.devices == ((VF0,),)
-    assert decide(snap, vf_request).placement == first  # remembered, still true
+    assert decide(snap, vf_request, memo=memo).placement == first  # remembered, still true
     snap.claim("h", [address_to_int(VF0)])
-    second = decide(snap, vf_request).placement
+    second = decide(snap, vf_request, memo=memo).placement
     assert second is not None and second.devices == ((VF1,),)
     snap.claim("h", [address_to_int(VF1)])
-    assert decide(snap, vf_request).placement is None
+    assert decide(snap, vf_request, memo=memo).placement is None
     snap.release("h", [address_to_int(VF0)])
-    again = decide(snap, vf_request).placement
+    again = decide(snap, vf_request, memo=memo).placement
     assert again is not None and again.devices == ((VF0,),)
     # an equal request built anew gets the remembered answer, and the same one
-    assert decide(snap, request(DevType.VF)).placement == again
+    assert decide(snap, request(DevType.VF), memo=memo).placement == again
+
+
+def test_a_re_reported_host_is_asked_again_although_its_version_starts_over() -> None:
+    snap = Snapshot([host()])
+    memo = CheckMemo()
+    vf_request = request(DevType.VF)
+    assert decide(snap, vf_request, memo=memo).placement is not None
+    full = host().devices[0], *(d.with_status(DeviceStatus.ALLOCATED) for d in host().devices[1:])
+    snap.add_host(Host("h", 8, 8192, devices=full))  # a new state at version 0 again
+    assert snap.hosts[0].version == 0
+    assert decide(snap, vf_request, memo=memo).placement is None
+
+
+def test_decide_never_mutates_the_snapshot_with_or_without_a_memo() -> None:
+    """Regression: ``decide`` wrote a per-host memo into the snapshot's host states."""
+    snap = Snapshot(Host(f"h{i}", 8, 8192, devices=host().devices) for i in range(8))
+    snap.set_disabled("h3", True)
+    before = repr((snap.hosts, snap.index, snap.enabled, snap.disabled, snap.down))
+    memo = CheckMemo()
+    for seed in range(5):
+        decide(snap, request(DevType.VF), seed=seed)
+        decide(snap, request(DevType.VF), seed=seed, memo=memo)
+        decide(snap, request(DevType.PF), seed=seed, exhaustive=True)
+        decide(snap, PlacementRequest(99, 1), seed=seed, memo=memo)
+    assert repr((snap.hosts, snap.index, snap.enabled, snap.disabled, snap.down)) == before
+    assert len(memo) > 0

@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from pcinet.bench.cloudgen import generate_hosts, request_mix
 from pcinet.scheduler import Snapshot, decide
+from pcinet.scheduler.memo import CheckMemo
 
 
 def rss_mb() -> float:
@@ -28,6 +29,10 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return 0.0
     k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return sorted_values[k]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
 
 
 def run_scheduler_bench(
@@ -53,17 +58,20 @@ def run_scheduler_bench(
     build_s = time.perf_counter() - start_build
     gc.collect()
     mix = request_mix(seed)
-    times: list[float] = []
-    placed = 0
+    memo = CheckMemo()  # as the controller keeps one beside its snapshot
+    placed_times: list[float] = []
+    refused_times: list[float] = []
     examined = 0
     for i in range(decisions):
         req = mix[i % len(mix)]
         t0 = time.perf_counter()
-        decision = decide(snapshot, req, seed=seed * 1_000_003 + i)
-        times.append(time.perf_counter() - t0)
+        decision = decide(snapshot, req, seed=seed * 1_000_003 + i, memo=memo)
+        elapsed = time.perf_counter() - t0
         examined += decision.examined
-        if decision.placement is not None:
-            placed += 1
+        if decision.placement is None:
+            refused_times.append(elapsed)
+        else:
+            placed_times.append(elapsed)
             p = decision.placement
             snapshot.claim(
                 p.host,
@@ -74,17 +82,25 @@ def run_scheduler_bench(
                     (c, g.vcpus, g.memory_mb) for c, g in zip(p.cells, req.guest_cells, strict=True)
                 ],
             )
+    times = sorted(placed_times + refused_times)
+    placed_times.sort()
+    refused_times.sort()
     total = sum(times)
-    times.sort()
     return {
         "hosts": hosts,
         "vfs": snapshot.vf_count(),
         "decisions": decisions,
-        "placed": placed,
+        "placed": len(placed_times),
+        "refused": len(refused_times),
         "decisions_per_s": round(decisions / total, 1) if total else None,
-        "p50_ms": round(percentile(times, 0.50) * 1000, 3),
-        "p99_ms": round(percentile(times, 0.99) * 1000, 3),
-        "max_ms": round(times[-1] * 1000, 3),
+        "p50_ms": _ms(percentile(times, 0.50)),
+        "p99_ms": _ms(percentile(times, 0.99)),
+        "max_ms": _ms(times[-1]),
+        "placed_p50_ms": _ms(percentile(placed_times, 0.50)),
+        "placed_p99_ms": _ms(percentile(placed_times, 0.99)),
+        "refused_p50_ms": _ms(percentile(refused_times, 0.50)),
+        "refused_p99_ms": _ms(percentile(refused_times, 0.99)),
+        "refused_max_ms": _ms(refused_times[-1] if refused_times else 0.0),
         "mean_hosts_examined": round(examined / decisions, 2),
         "build_s": round(build_s, 2),
         "rss_mb": round(rss_mb(), 1),

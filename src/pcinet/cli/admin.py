@@ -22,8 +22,8 @@ from pcinet.cli.remote import (
     table,
 )
 from pcinet.client import DEFAULT_URL, Json
-from pcinet.cloudfile import read_yaml
 from pcinet.core.errors import InvalidInput
+from pcinet.yamlfile import read_yaml
 
 alias_app = new_app(help="PCI aliases (admin): set, list.", no_args_is_help=True)
 token_app = new_app(help="API tokens (admin): create, list, delete.", no_args_is_help=True)

@@ -10,12 +10,14 @@ import typer
 from rich.table import Table
 
 from pcinet.cli.output import EXIT_NOT_FOUND, console, fail, new_app, print_json
-from pcinet.cloudfile import load_cloud, load_request, read_yaml
+from pcinet.cloudfile import in_file, load_cloud, load_request
 from pcinet.core.devspec import apply_device_specs, parse_device_specs
 from pcinet.core.errors import InvalidInput, PcinetError
+from pcinet.core.limits import load_json
 from pcinet.core.pci import PciDevice
 from pcinet.planner import PlanResult, plan
 from pcinet.scheduler import SchedulerConfig
+from pcinet.yamlfile import read_yaml
 
 devspec_app = new_app(help="Check Nova-style device specs against devices.", no_args_is_help=True)
 
@@ -51,7 +53,10 @@ def plan_command(
             raise InvalidInput(f"--strategy: {strategy!r} is not one of spread, pack")
         loaded = load_cloud(cloud)
         server = load_request(request, loaded.networks)
-        result = plan(loaded, server, config=SchedulerConfig(strategy=strategy), seed=seed)  # type: ignore[arg-type]
+        try:
+            result = plan(loaded, server, config=SchedulerConfig(strategy=strategy), seed=seed)  # type: ignore[arg-type]
+        except PcinetError as exc:  # the request asks for something the cloud cannot parse
+            raise in_file(str(request), exc) from None
     except PcinetError as exc:
         fail(exc, as_json=as_json)
     if not result.placed:
@@ -127,11 +132,7 @@ def devspec_match(
     try:
         parsed_specs = []
         for i, text in enumerate(specs):
-            try:
-                obj: Any = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"device_spec[{i}]: not valid JSON: {exc.msg}") from None
-            parsed_specs.append(obj)
+            parsed_specs.append(load_json(text, f"device_spec[{i}]"))
         spec_list = parse_device_specs(parsed_specs)
         raw = read_yaml(devices)
         if not isinstance(raw, list):

@@ -13,7 +13,6 @@ which become one ``PciRequest`` per entry, in order::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from pcinet.core.devspec import parse_strict_bool
 from pcinet.core.errors import InvalidAlias, InvalidFlavor
+from pcinet.core.limits import load_json
 from pcinet.core.pci import DevType
 from pcinet.core.request import DeviceMatcher, NumaPolicy, PciRequest, RequestKind
 
@@ -42,6 +42,7 @@ _KEYS = frozenset(
 _ID_RE = re.compile(r"[0-9a-fA-F]{4}")
 _ENTRY_RE = re.compile(r"\s*([^:,]*?)\s*:\s*([0-9]+)\s*")
 _MAX_NAME = 256
+MAX_ALIAS_COUNT = 1024  # devices of one alias in one server
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,7 @@ def _choice(
 
 def _parse_alias(data: Any, where: str) -> tuple[str, AliasSpec]:
     if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise InvalidAlias(f"{where}: not valid JSON: {exc}", field=where) from None
+        data = load_json(data, where, error=InvalidAlias)
     if not isinstance(data, Mapping):
         raise InvalidAlias(f"{where}: expected an object, got {data!r}", field=where)
     raw_name = data.get("name")
@@ -216,10 +214,18 @@ def parse_alias_extra_spec(value: str, *, field: str = ALIAS_EXTRA_SPEC) -> list
                 "(expected e.g. 'gpu:2, nic:1')",
                 field=field,
             )
-        count = int(m.group(2))
+        digits = m.group(2).lstrip("0") or "0"
+        count = int(digits) if len(digits) <= 9 else MAX_ALIAS_COUNT + 1
         if count < 1:
             raise InvalidFlavor(
                 f"{field}: the count of {m.group(1)!r} must be a positive integer, got {count}",
+                field=field,
+            )
+        if count > MAX_ALIAS_COUNT:
+            shown = digits if len(digits) <= 12 else f"a number of {len(digits)} digits"
+            raise InvalidFlavor(
+                f"{field}: the count of {m.group(1)!r} is above the limit of "
+                f"{MAX_ALIAS_COUNT}, got {shown}",
                 field=field,
             )
         entries.append((m.group(1), count))

@@ -40,6 +40,7 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from pcinet.core.errors import InvalidDeviceSpec
+from pcinet.core.limits import load_json
 from pcinet.core.pci import (
     MAX_BUS,
     MAX_DOMAIN,
@@ -294,10 +295,7 @@ class DeviceSpec:
 
 
 def _load_json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidDeviceSpec(f"{where}: not valid JSON: {exc}", field=where) from None
+    return load_json(text, where, error=InvalidDeviceSpec)
 
 
 def parse_device_specs(

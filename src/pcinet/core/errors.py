@@ -7,7 +7,7 @@ from these errors to HTTP statuses lives in one place (``pcinet.api.errors``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 
@@ -89,7 +89,9 @@ class ConsistencyError(PcinetError):
 
 class NoValidHost(PcinetError):
     """No host can take the request. ``hosts`` maps host name to the reason it was rejected
-    (possibly only a sample, see ``groups``); ``groups`` counts hosts by reason."""
+    (possibly only a sample of ``hosts_total`` rejected hosts); ``groups`` counts hosts by
+    reason message; ``reasons`` lists the same groups keyed by reason code:
+    ``{"code", "message", "count"}``, largest first."""
 
     code = "no_valid_host"
 
@@ -99,13 +101,22 @@ class NoValidHost(PcinetError):
         *,
         hosts: Mapping[str, str] | None = None,
         groups: Mapping[str, int] | None = None,
+        reasons: Sequence[tuple[str, str, int]] = (),
+        hosts_total: int | None = None,
     ) -> None:
         super().__init__(message)
         self.hosts = dict(hosts or {})
         self.groups = dict(groups or {})
+        self.reasons = list(reasons)
+        self.hosts_total = len(self.hosts) if hosts_total is None else hosts_total
 
     def to_dict(self) -> dict[str, object]:
         body = super().to_dict()
         body["hosts"] = self.hosts
+        body["hosts_total"] = self.hosts_total
         body["groups"] = self.groups
+        body["reasons"] = [
+            {"code": code, "message": message, "count": count}
+            for code, message, count in self.reasons
+        ]
         return body

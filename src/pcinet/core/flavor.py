@@ -31,7 +31,7 @@ CPU_POLICY = "hw:cpu_policy"
 MEM_PAGE_SIZE = "hw:mem_page_size"
 CPU_POLICIES = ("shared", "dedicated", "mixed")
 _FLAVOR_KEYS = ("vcpus", "memory_mb", "extra_specs")
-_CPU_RULE_RE = re.compile(r"(\^)?\s*([0-9]+)(?:\s*-\s*([0-9]+))?")
+_CPU_RULE_RE = re.compile(r"(\^)?\s*([0-9]{1,9})(?:\s*-\s*([0-9]{1,9}))?")
 _CELL_KEY_RE = re.compile(rf"({re.escape(NUMA_CPUS)}|{re.escape(NUMA_MEM)})\.(.*)")
 _DIGITS_RE = re.compile(r"[0-9]+")
 _MAX_CPU_RANGE = 4096
@@ -127,11 +127,19 @@ def parse_cpu_list(text: str, *, field: str) -> set[int]:
 
 def _int_spec(specs: Mapping[str, str], key: str, minimum: int) -> int:
     value = specs[key].strip()
-    if not _DIGITS_RE.fullmatch(value) or int(value) < minimum:
+    if not _DIGITS_RE.fullmatch(value) or (len(value.lstrip("0")) <= 10 and int(value) < minimum):
         raise InvalidFlavor(
-            f"{key}: expected an integer >= {minimum}, got {specs[key]!r}", field=key
+            f"{key}: expected an integer >= {minimum}, got {_short(specs[key])}", field=key
         )
+    if len(value.lstrip("0")) > 10 or int(value) > MAX_AMOUNT:
+        raise InvalidFlavor(f"{key}: {_short(value)} is above {MAX_AMOUNT}", field=key)
     return int(value)
+
+
+def _short(value: str, limit: int = 40) -> str:
+    """``repr`` of a value, cut for an error message (the field is named beside it)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(value)} characters)"
 
 
 def _cell_keys(
@@ -148,7 +156,7 @@ def _cell_keys(
                 f"{key}: set, but the flavor has no guest NUMA topology (set {NUMA_NODES})",
                 field=key,
             )
-        if not _DIGITS_RE.fullmatch(m.group(2)) or int(m.group(2)) >= nodes:
+        if not _DIGITS_RE.fullmatch(m.group(2)) or len(m.group(2)) > 9 or int(m.group(2)) >= nodes:
             raise InvalidFlavor(
                 f"{key}: no such guest NUMA cell; cells are 0 to {nodes - 1}", field=key
             )

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pcinet.core.errors import DeviceUnavailable, InvalidAddress, InvalidDevice
+from pcinet.core.limits import check_value
 
 MAX_DOMAIN = 0xFFFF
 MAX_BUS = 0xFF
@@ -176,7 +177,7 @@ class PciDevice:
             "status",
             "tags",
         }
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
             raise InvalidDevice(
                 f"{where}.{unknown[0]}: unknown property", field=f"{where}.{unknown[0]}"
@@ -227,6 +228,12 @@ class PciDevice:
         tags = data.get("tags") or {}
         if not isinstance(tags, Mapping):
             raise InvalidDevice(f"{where}.tags: expected an object", field=f"{where}.tags")
+        tags = dict(tags)
+        check_value(tags, f"{where}.tags", error=InvalidDevice)
+        physnet = tags.get("physical_network")
+        if physnet is not None and not isinstance(physnet, str):
+            field = f"{where}.tags.physical_network"
+            raise InvalidDevice(f"{field}: expected a string or null, got {physnet!r}", field=field)
         return cls(
             address=address,
             vendor_id=normalize_id(data["vendor_id"], field=f"{where}.vendor_id"),
@@ -236,7 +243,7 @@ class PciDevice:
             numa_node=numa,
             devname=devname,
             status=DeviceStatus(status_raw),
-            tags=MappingProxyType(dict(tags)),
+            tags=MappingProxyType(tags),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,20 +3,21 @@
 1. **Pre-filter by index.** For every PCI request, the hosts with at least one usable
    device under one of its coarse keys (physnet and type, or vendor/product and type);
    the candidates are the intersection. Hosts left out are rejected *as groups*
-   ("9,412 hosts: no free VF on physnet phy3") without being looked at one by one.
+   ("9,412 hosts: no free VF on physnet phy3") without being looked at one by one, from
+   the index sets' sizes (``refusals``).
 2. **Walk.** Candidates in a seeded pseudo-random order (a start and a stride co-prime to
    their number: cheap, and every candidate is visited once), each through the checks of
    ``filters``. Online, the walk stops after ``max_scored`` feasible hosts; in exhaustive
    mode (``pcinet plan``) every host gets a verdict.
 3. **Score** the feasible hosts with the weighers and take the best.
 
-``decide`` reads the snapshot and never changes it; the same snapshot, request, config and
-seed give the same decision.
+``decide`` reads the snapshot and never changes it (a ``CheckMemo``, when the caller keeps
+one, remembers per-host answers outside it); the same snapshot, request, config and seed
+give the same decision.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -27,9 +28,6 @@ from pcinet.core.errors import NoValidHost
 from pcinet.core.pci import address_to_int, int_to_address
 from pcinet.core.request import PciRequest
 from pcinet.scheduler.filters import (
-    HOST_DISABLED,
-    HOST_DOWN,
-    PCI_MISSING,
     HostFit,
     MatchCache,
     PlacementRequest,
@@ -37,9 +35,13 @@ from pcinet.scheduler.filters import (
     check_host,
     explain_all,
 )
-from pcinet.scheduler.snapshot import HostState, IndexKey, Snapshot
+from pcinet.scheduler.memo import CheckMemo
+from pcinet.scheduler.refusals import index_refusals, union
+from pcinet.scheduler.snapshot import IndexKey, Snapshot
 from pcinet.scheduler.weighers import SchedulerConfig, score
 
+# Hosts a NoValidHost names online (the API's ``no_valid_host.hosts``); every rejected
+# host is counted in its groups and ``hosts_total``.
 MAX_REASON_HOSTS = 50
 # Probe the host-id space (instead of materialising candidates) when candidates are at
 # least 1/SAMPLE_SHARE of the hosts; give up probing after MAX_PROBES.
@@ -65,8 +67,9 @@ class Placement:
 @dataclass(frozen=True, slots=True)
 class Decision:
     """``rejected`` names hosts one by one (every host in exhaustive mode; online, those the
-    walk looked at, plus a sample of the hosts ruled out by the index);
-    ``groups`` counts every rejected host by reason message."""
+    walk looked at, plus a bounded sample of the hosts ruled out by the index).
+    ``reasons`` counts every rejected host by (reason code, message), largest group first;
+    ``groups`` (by message) and ``codes`` (by code) are views of it."""
 
     placement: Placement | None
     rejected: Mapping[str, str]
@@ -74,15 +77,26 @@ class Decision:
     examined: int
     feasible: tuple[tuple[str, float], ...] = ()
     codes: Mapping[str, int] = field(default_factory=dict)
+    reasons: tuple[tuple[str, str, int], ...] = ()
 
-    def no_valid_host(self) -> NoValidHost:
-        parts = [
-            f"{n} host{'s' if n != 1 else ''}: {reason}"
-            for reason, n in sorted(self.groups.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
+    @property
+    def rejected_total(self) -> int:
+        return sum(n for _, _, n in self.reasons)
+
+    def no_valid_host(self, *, limit: int | None = MAX_REASON_HOSTS) -> NoValidHost:
+        """The error for a refusal, naming at most ``limit`` hosts (None: every host in
+        ``rejected``); ``hosts_total`` says how many hosts were rejected in all."""
+        parts = [f"{n} host{'s' if n != 1 else ''}: {message}" for _, message, n in self.reasons]
         message = "No valid host was found. " + ("; ".join(parts) if parts else "no hosts")
-        sample = dict(list(self.rejected.items())[:MAX_REASON_HOSTS])
-        return NoValidHost(message, hosts=sample, groups=self.groups)
+        items = self.rejected.items()
+        sample = dict(items if limit is None else list(items)[:limit])
+        return NoValidHost(
+            message,
+            hosts=sample,
+            groups=self.groups,
+            reasons=self.reasons,
+            hosts_total=self.rejected_total,
+        )
 
 
 def request_keys(pci: PciRequest) -> list[IndexKey]:
@@ -105,10 +119,6 @@ def request_keys(pci: PciRequest) -> list[IndexKey]:
 def _request_sets(snapshot: Snapshot, pci: PciRequest) -> list[set[int]]:
     """The index sets a host must be in (any of them) to serve ``pci``."""
     return [hs for hs in (snapshot.index.get(k) for k in request_keys(pci)) if hs]
-
-
-def _union(sets: list[set[int]]) -> set[int]:
-    return sets[0] if len(sets) == 1 else set().union(*sets)
 
 
 def _stride(n: int, rng: random.Random) -> tuple[int, int]:
@@ -159,7 +169,7 @@ def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> I
 def _intersection(snapshot: Snapshot, per_request: list[list[set[int]]]) -> set[int]:
     if not per_request:
         return snapshot.enabled
-    unions = [_union(sets) if sets else set() for sets in per_request]
+    unions = [union(sets) for sets in per_request]
     smallest = min(unions, key=len)
     return smallest.intersection(*[u for u in unions if u is not smallest])
 
@@ -171,7 +181,13 @@ def decide(
     config: SchedulerConfig | None = None,
     seed: int = 0,
     exhaustive: bool = False,
+    memo: CheckMemo | None = None,
 ) -> Decision:
+    """Place ``request`` on one host of ``snapshot``, or say why no host fits.
+
+    ``memo``, kept by the caller across decisions on the same snapshot, remembers per-host
+    answers until the host changes; the decision is the same with or without it.
+    """
     config = config or SchedulerConfig()
     per_request = [_request_sets(snapshot, pci) for pci in request.pci]
     if exhaustive:  # every enabled host gets a verdict, with all its reasons
@@ -181,6 +197,7 @@ def decide(
     else:
         order = iter(())
 
+    check = memo.check if memo is not None else check_host
     cache = MatchCache(request.pci)
     fits: list[HostFit] = []
     rejections: dict[int, Rejection] = {}
@@ -188,7 +205,7 @@ def decide(
     examined = 0
     for hid in order:
         examined += 1
-        outcome = _check(snapshot.hosts[hid], request, cache)
+        outcome = check(snapshot.hosts[hid], request, cache)
         if isinstance(outcome, Rejection):
             if exhaustive:
                 outcome = explain_all(snapshot.hosts[hid], request, cache, outcome)
@@ -212,17 +229,22 @@ def decide(
         )
         ranked = [(fits[i].host.name, round(scores[i], 6)) for i in ranking]
 
-    groups: Counter[str] = Counter(r.message for r in rejections.values())
-    codes: Counter[str] = Counter(r.code for r in rejections.values())
+    counts: Counter[tuple[str, str]] = Counter((r.code, r.message) for r in rejections.values())
     named = {snapshot.hosts[h].name: rejections[h].message for h in sorted(rejections)}
     if placement is None or exhaustive:
-        walked = set(rejections) | {f.host.hid for f in fits}
-        for reason, hids in _group_rejections(snapshot, request, per_request, walked):
-            groups[reason.message] += len(hids)
-            codes[reason.code] += len(hids)
-            sample = sorted(hids) if exhaustive else heapq.nsmallest(MAX_REASON_HOSTS, hids)
-            for hid in sample:
-                named[snapshot.hosts[hid].name] = reason.message
+        for group in index_refusals(snapshot, request.pci, per_request, exhaustive=exhaustive):
+            counts[group.reason.code, group.reason.message] += group.count
+            for hid in group.sample:
+                named[snapshot.hosts[hid].name] = group.reason.message
+    reasons = tuple(
+        (code, message, n)
+        for (code, message), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    groups: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    for code, message, n in reasons:
+        groups[message] += n
+        codes[code] += n
     return Decision(
         placement=placement,
         rejected=named,
@@ -230,51 +252,5 @@ def decide(
         examined=examined,
         feasible=tuple(ranked),
         codes=dict(codes),
+        reasons=reasons,
     )
-
-
-MEMO_SIZE = 4
-
-
-def _check(state: HostState, request: PlacementRequest, cache: MatchCache) -> HostFit | Rejection:
-    """``check_host``, remembered per host until the host's next claim or release: servers
-    of a few shapes keep asking the same hosts the same questions (an online controller
-    walks about ``max_scored`` hosts per decision, most unchanged since they were asked).
-    The outcome depends on the host's state and the request only, so the memo is exact."""
-    if state.memo_version != state.version:
-        state.memo.clear()
-        state.memo_version = state.version
-    for asked, answer in state.memo:
-        if asked == request:
-            outcome: HostFit | Rejection = answer
-            return outcome
-    outcome = check_host(state, request, cache)
-    if len(state.memo) >= MEMO_SIZE:
-        del state.memo[0]
-    state.memo.append((request, outcome))
-    return outcome
-
-
-def _group_rejections(
-    snapshot: Snapshot,
-    request: PlacementRequest,
-    per_request: list[list[set[int]]],
-    walked: set[int],
-) -> Iterator[tuple[Rejection, set[int]]]:
-    """Hosts ruled out without being looked at, as groups: disabled hosts, and hosts that
-    the index shows lack a device, attributed to the first request that rules them out."""
-    live = {h.hid for h in snapshot}
-    off = live - snapshot.enabled - walked
-    disabled = {h for h in off if snapshot.hosts[h].disabled}
-    if disabled:
-        yield Rejection(HOST_DISABLED, "host is disabled"), disabled
-    if off - disabled:
-        yield Rejection(HOST_DOWN, "host is down (no heartbeat within the timeout)"), off - disabled
-    remaining = snapshot.enabled - walked
-    for pci, sets in zip(request.pci, per_request, strict=True):
-        if not remaining:
-            break
-        out = remaining - _union(sets) if sets else remaining
-        if out:
-            yield Rejection(PCI_MISSING, f"no free {pci.describe()}"), out
-            remaining = remaining - out

@@ -9,9 +9,11 @@ The index maps coarse keys (physnet and device type; vendor/product and device t
 set of hosts that have at least one *usable* device under that key. A decision starts from
 the index, so its cost grows with the candidates, not with the cloud.
 
-``decide`` never mutates a snapshot; ``claim`` and ``release`` are the only mutators and keep
-the pools and the index consistent. Hosts are numbered in insertion order; that number, not
-the (randomly hashed) name, orders every walk, so a decision replays exactly.
+``decide`` never mutates a snapshot (its memo of per-host answers, ``CheckMemo``, is kept
+by the caller); ``add_host``, ``remove_host``, ``set_disabled``, ``set_down``, ``claim`` and
+``release`` are the only mutators and keep the pools and the index consistent. Hosts are
+numbered in insertion order; that number, not the (randomly hashed) name, orders every
+walk, so a decision replays exactly.
 """
 
 from __future__ import annotations
@@ -112,9 +114,6 @@ class HostState:
     down: bool = False
     # Bumped by every claim and release: a fit computed at another version is stale.
     version: int = 0
-    # ``decide``'s memo of this host's recent checks at ``memo_version``: (request, outcome).
-    memo: list[tuple[Any, Any]] = field(default_factory=list)
-    memo_version: int = -1
     # address int -> (pool index, bit)
     slots: dict[int, tuple[int, int]] = field(default_factory=dict)
     # PF address int -> index of its PF pool (assignable PFs only)
@@ -143,6 +142,10 @@ class Snapshot:
         self.by_name: dict[str, int] = {}
         self.index: dict[IndexKey, set[int]] = {}
         self.enabled: set[int] = set()
+        # Live hosts that are not scheduled, by why (a disabled host that is also down
+        # counts as disabled): refusals count them without a pass over the hosts.
+        self.disabled: set[int] = set()
+        self.down: set[int] = set()
         self._sigs: dict[Any, DeviceSig] = {}
         self._tags: dict[Any, Mapping[str, Any]] = {}
         for host in hosts:
@@ -230,7 +233,8 @@ class Snapshot:
         hid = self.by_name.pop(name, None)
         if hid is not None:
             self._unindex(self.hosts[hid])
-            self.enabled.discard(hid)
+            self.disabled.discard(hid)
+            self.down.discard(hid)
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         state = self.hosts[self.by_name[name]]
@@ -254,6 +258,12 @@ class Snapshot:
         self.enabled.discard(state.hid)
 
     def _reindex(self, state: HostState) -> None:
+        self.disabled.discard(state.hid)
+        self.down.discard(state.hid)
+        if state.disabled:
+            self.disabled.add(state.hid)
+        elif state.down:
+            self.down.add(state.hid)
         if state.disabled or state.down:
             self._unindex(state)
             return

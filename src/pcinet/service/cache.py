@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.core.pci import PciDevice, address_to_int
 from pcinet.scheduler import Decision, PlacementRequest, SchedulerConfig, Snapshot, decide
+from pcinet.scheduler.memo import CheckMemo
 from pcinet.store.claims import changed_hosts
 from pcinet.store.host_records import HostRecord, load_hosts
 from pcinet.store.hosts import heartbeats
@@ -90,6 +91,7 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self._refreshing = threading.RLock()  # re-entrant: a refresh never waits on itself
         self.snapshot = Snapshot()
+        self.memo = CheckMemo()  # decide's per-host answers, outside the snapshot
         self._horizon = 0
         self._records: dict[str, HostRecord] = {}
         self._generation: dict[str, int] = {}
@@ -226,7 +228,7 @@ class SnapshotCache:
         """Decide; on success take the devices and compute from the snapshot at once and
         return the reservation, else return the decision (no placement, with reasons)."""
         with self._lock:
-            decision = decide(self.snapshot, request, config=self.config, seed=seed)
+            decision = decide(self.snapshot, request, config=self.config, seed=seed, memo=self.memo)
             placement = decision.placement
             if placement is None:
                 return decision

@@ -1,0 +1,78 @@
+"""Hosts ruled out without being looked at, counted from the index.
+
+A decision names the hosts its walk examined one by one. Every other live host is ruled out
+by the snapshot's index: it is disabled, down, or lacks a free device under every key of
+some PCI request. Those are counted as groups from set sizes and intersections of the
+index sets (operations in C over the smaller set), never by a Python pass over the hosts,
+so a refusal at 10,000 hosts costs about what a placement does.
+
+Each host is attributed to the first reason that rules it out: disabled, down, then the
+PCI requests in order (``P_0`` = the enabled hosts, ``P_i = P_{i-1} ∩ U_i`` where ``U_i`` is
+the union of request ``i``'s index sets; request ``i`` rules out ``|P_{i-1}| - |P_i|``
+hosts). Online, each group names a bounded sample of its hosts; in exhaustive mode
+(``pcinet plan``) the walk examines every enabled host, so only disabled and down hosts
+are left to group, and each group names all its hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from pcinet.core.request import PciRequest
+from pcinet.scheduler.filters import HOST_DISABLED, HOST_DOWN, PCI_MISSING, Rejection
+from pcinet.scheduler.snapshot import Snapshot
+
+GROUP_SAMPLE = 50  # hosts named per group online
+SAMPLE_SCAN = 4096  # hosts looked at, at most, to find them
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalGroup:
+    reason: Rejection
+    count: int
+    sample: tuple[int, ...]  # host ids, ascending: all of them in exhaustive mode
+
+
+def union(sets: list[set[int]]) -> set[int]:
+    if not sets:
+        return set()
+    return sets[0] if len(sets) == 1 else set().union(*sets)
+
+
+def _members(pool: set[int], minus: set[int] | None, exhaustive: bool) -> tuple[int, ...]:
+    if exhaustive:
+        return tuple(sorted(pool - minus if minus is not None else pool))
+    scan = islice(pool, SAMPLE_SCAN)
+    found = (h for h in scan if minus is None or h not in minus)
+    return tuple(sorted(islice(found, GROUP_SAMPLE)))
+
+
+def index_refusals(
+    snapshot: Snapshot,
+    pci: tuple[PciRequest, ...],
+    per_request: list[list[set[int]]],
+    *,
+    exhaustive: bool,
+) -> Iterator[RefusalGroup]:
+    """The groups of hosts the index rules out (see the module's doc)."""
+    for reason, hosts in (
+        (Rejection(HOST_DISABLED, "host is disabled"), snapshot.disabled),
+        (Rejection(HOST_DOWN, "host is down (no heartbeat within the timeout)"), snapshot.down),
+    ):
+        if hosts:
+            yield RefusalGroup(reason, len(hosts), _members(hosts, None, exhaustive))
+    if exhaustive:  # the walk gave every enabled host its own verdict
+        return
+    previous = snapshot.enabled
+    for request, sets in zip(pci, per_request, strict=True):
+        if not previous:
+            return
+        serving = union(sets)  # index sets hold enabled hosts only
+        current = serving if previous is snapshot.enabled else previous & serving
+        count = len(previous) - len(current)
+        if count:
+            reason = Rejection(PCI_MISSING, f"no free {request.describe()}")
+            yield RefusalGroup(reason, count, _members(previous, current, exhaustive))
+        previous = current
