@@ -12,8 +12,11 @@ def write_json(path: Path, data: Any, *, durable: bool = True) -> None:
     """Write ``data`` as JSON to a temporary file beside ``path``, fsync it (``durable``),
     rename it over ``path`` and fsync the directory, so that a crash at any point leaves
     the old file or the new one."""
+    _replace(path, json.dumps(data, sort_keys=True, separators=(",", ":")), durable=durable)
+
+
+def _replace(path: Path, text: str, *, durable: bool) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     with open(tmp, "w", encoding="utf-8") as out:
         out.write(text)
         if durable:
@@ -26,3 +29,8 @@ def write_json(path: Path, data: Any, *, durable: bool = True) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_lines(path: Path, lines: list[str], *, durable: bool = True) -> None:
+    """``write_json``'s atomic replacement, for a file of text lines."""
+    _replace(path, "".join(line + "\n" for line in lines), durable=durable)

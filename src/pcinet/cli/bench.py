@@ -121,3 +121,21 @@ def bench_placement(
         return
     for key, value in result.items():
         console.print(f"{key:>18}: {value}")
+
+
+@bench_app.command("agent")
+def bench_agent(
+    vfs: Annotated[int, typer.Option("--vfs", min=1, max=4096, help="VFs on the host.")] = 256,
+    steady_passes: Annotated[int, typer.Option("--steady-passes", min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Time the host agent's reconcile passes on a host with --vfs VFs (fake driver): the
+    first (programs every VF), steady (nothing to do), a change of every VLAN, a restore."""
+    from pcinet.bench.agent import run_agent_bench
+
+    result = run_agent_bench(vfs, steady_passes)
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key:>22}: {value}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from pcinet.core.errors import InvalidInput
@@ -72,7 +72,17 @@ class VfConfig:
                 raise InvalidInput(f"{name}: expected true or false, got {value!r}", field=name)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "vlan": self.vlan,
+            "qos": self.qos,
+            "proto": self.proto,
+            "mac": self.mac,
+            "spoofchk": self.spoofchk,
+            "trust": self.trust,
+            "link_state": self.link_state,
+            "min_tx_rate": self.min_tx_rate,
+            "max_tx_rate": self.max_tx_rate,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "vf") -> VfConfig:
