@@ -1,28 +1,31 @@
 """Feasibility checks for one host: compute, guest NUMA cells, exact PCI fit.
 
 Each check answers with data: a fit, or a ``Rejection`` with a stable ``code`` and a
-message in operators' words. Exceptions are for broken state only.
+message in operators' words. Exceptions are for broken state only. Every check runs under a
+step budget (``scheduler.budget``): a search that would exceed it is a refusal with code
+``search.budget_exceeded``, never a hang.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice, permutations
 
 from pcinet.core.flavor import GuestCell
 from pcinet.core.request import NumaPolicy, PciRequest
-from pcinet.scheduler.pcifit import (
-    FRESH_PF_COST,
-    NON_LOCAL_COST,
-    FitFailure,
-    FitProblem,
-    FitResult,
-    solve,
+from pcinet.scheduler.budget import SEARCH_BUDGET, Budget, BudgetExceeded, DecisionBudget
+from pcinet.scheduler.numafit import cell_choices
+from pcinet.scheduler.pcifit import FitFailure, FitResult, solve
+from pcinet.scheduler.problem import (
+    Base,
+    base_candidates,
+    broken_pfs,
+    keyed_cells,
+    local_count,
+    pick_devices,
+    problem_for,
 )
-from pcinet.scheduler.snapshot import DeviceSig, HostState, Pool
-
-MAX_CELL_MAPPINGS = 24
+from pcinet.scheduler.snapshot import DeviceSig, HostState
 
 # Stable reason codes (metrics and grouping use them; messages may be reworded).
 HOST_DISABLED = "host.disabled"
@@ -33,6 +36,7 @@ NUMA_TOPOLOGY = "numa.topology"
 PCI_MISSING = "pci.missing"
 PCI_NUMA = "pci.numa"
 PCI_TOGETHER = "pci.together"
+SEARCH_BUDGET_EXCEEDED = SEARCH_BUDGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +70,12 @@ class HostFit:
 
 @dataclass(slots=True)
 class MatchCache:
-    """Request-vs-signature matches for one decision (signatures are interned)."""
+    """Request-vs-signature matches for one decision (signatures are interned), and the
+    decision's search budget."""
 
     requests: Sequence[PciRequest]
     hits: dict[tuple[int, int], bool] = field(default_factory=dict)
+    budget: DecisionBudget = field(default_factory=DecisionBudget)
 
     def matches(self, r: int, sig: DeviceSig) -> bool:
         key = (r, id(sig))
@@ -106,162 +112,75 @@ def check_compute(state: HostState, req: PlacementRequest) -> Rejection | None:
     return None
 
 
-def cell_mappings(state: HostState, req: PlacementRequest) -> list[tuple[int, ...]] | Rejection:
-    """Host cell ids for the guest cells, each guest cell on its own host cell."""
+def check_host(state: HostState, req: PlacementRequest, cache: MatchCache) -> HostFit | Rejection:
+    """All checks for one host, cheapest first, within the host's search budget."""
+    rejection = check_compute(state, req)
+    if rejection is not None:
+        return rejection
+    if not req.pci and not req.guest_cells:
+        return HostFit(state, (), (), 0, 0)
+    budget = cache.budget.for_host()
+    try:
+        return _fit(state, req, cache, budget)
+    except BudgetExceeded:
+        return Rejection(SEARCH_BUDGET_EXCEEDED, cache.budget.message(budget))
+    finally:
+        cache.budget.settle(budget)
+
+
+def _fit(
+    state: HostState, req: PlacementRequest, cache: MatchCache, budget: Budget
+) -> HostFit | Rejection:
+    base = base_candidates(state, req.pci, cache.matches)
     if not req.guest_cells:
-        return [()]
+        outcome = solve(problem_for(state, base, ()), budget)
+        if isinstance(outcome, FitResult):
+            return _host_fit(state, (), outcome)
+        return explain(req, outcome)
     guest = req.guest_cells
     if not state.cells:
         return Rejection(
             NUMA_TOPOLOGY, "the host reports no NUMA cells; the flavor asks for a NUMA topology"
         )
-    fits = [[c.vcpus >= g.vcpus and c.memory_mb >= g.memory_mb for c in state.cells] for g in guest]
-    found = [
-        tuple(state.cells[i].id for i in combo)
-        for combo in permutations(range(len(state.cells)), len(guest))
-        if all(fits[g][i] for g, i in enumerate(combo))
-    ]
-    if not found:
+    if len(guest) > len(state.cells):
+        return Rejection(
+            NUMA_TOPOLOGY,
+            f"the guest asks for {len(guest)} NUMA cells, the host has {len(state.cells)}",
+        )
+    profiles, socket_keys = keyed_cells(state, base)
+    # Under ``preferred`` a later mapping may use more local devices: keep looking until
+    # one uses none off the guest's cells (costs below ``non_local``).
+    soft = any(p.numa_policy is NumaPolicy.PREFERRED for p in req.pci)
+    best: tuple[tuple[int, ...], FitResult] | None = None
+    tried: list[tuple[int, ...]] = []
+    for choice in cell_choices(state.cells, guest, profiles, socket_keys, budget):
+        if not req.pci:
+            return HostFit(state, choice.cells, (), 0, 0)
+        tried.append(choice.cells)
+        outcome = solve(problem_for(state, base, choice.cells), budget)
+        if isinstance(outcome, FitResult):
+            if best is None or outcome.cost < best[1].cost:
+                best = (choice.cells, outcome)
+            if not soft or outcome.cost < base.non_local:
+                break
+    if best is not None:
+        return _host_fit(state, *best)
+    if not tried:
         need = ", ".join(f"{g.vcpus} vCPUs/{g.memory_mb} MB" for g in guest)
         return Rejection(
             NUMA_TOPOLOGY, f"guest NUMA cells ({need}) do not fit the host's free NUMA cells"
         )
-    return list(islice(found, MAX_CELL_MAPPINGS))
+    return explain_numa(state, req, base, tried, budget)
 
 
-def _allowed(
-    state: HostState, pool: Pool, policy: NumaPolicy, cells: tuple[int, ...]
-) -> int | None:
-    """The locality cost of ``pool`` for a request, or None when the policy forbids it."""
-    if not cells:
-        return 0
-    node = pool.sig.numa_node
-    local = node is not None and node in cells
-    if policy is NumaPolicy.REQUIRED:
-        return 0 if local else None
-    if policy is NumaPolicy.LEGACY:
-        return 0 if local or node is None else None
-    if policy is NumaPolicy.SOCKET:
-        socket = state.socket_of(node)
-        ok = socket is not None and socket in {state.socket_of(c) for c in cells}
-        return 0 if ok else None
-    return 0 if local else NON_LOCAL_COST
+def _host_fit(state: HostState, cells: tuple[int, ...], result: FitResult) -> HostFit:
+    devices = pick_devices(state, result)
+    flat = [a for d in devices for a in d]
+    return HostFit(state, cells, devices, local_count(state, flat, cells), broken_pfs(state, flat))
 
 
-def build_problem(
-    state: HostState,
-    req: PlacementRequest,
-    cells: tuple[int, ...],
-    cache: MatchCache,
-    *,
-    numa: bool = True,
-) -> FitProblem:
-    pools = state.pools
-    usable = tuple(p.usable() for p in pools)
-    candidates = []
-    for r, pci in enumerate(req.pci):
-        cands = []
-        for i, pool in enumerate(pools):
-            if not usable[i] or not cache.matches(r, pool.sig):
-                continue
-            cost = _allowed(state, pool, pci.numa_policy, cells) if numa else 0
-            if cost is None:
-                continue
-            parent = pool.parent
-            if parent is not None:
-                pf_i = state.pf_pool.get(parent)
-                if pf_i is not None and not pools[pf_i].blocked:
-                    cost += FRESH_PF_COST
-            cands.append((i, cost))
-        candidates.append(tuple(cands))
-    return FitProblem(
-        counts=tuple(p.count for p in req.pci),
-        candidates=tuple(candidates),
-        usable=usable,
-        pool_parent=tuple(p.parent for p in pools),
-        pool_pf=tuple(p.pf for p in pools),
-    )
-
-
-def pick_devices(state: HostState, result: FitResult) -> tuple[tuple[int, ...], ...]:
-    """Turn pool flows into concrete addresses: the lowest free members of each pool."""
-    used: dict[int, int] = {}
-    out = []
-    for flows in result.flows:
-        chosen: list[int] = []
-        for p, k in flows:
-            start = used.get(p, 0)
-            chosen.extend(state.pools[p].take(start + k)[start:])
-            used[p] = start + k
-        out.append(tuple(sorted(chosen)))
-    return tuple(out)
-
-
-def local_count(state: HostState, devices: Sequence[int], cells: tuple[int, ...]) -> int:
-    if not cells:
-        return 0
-    n = 0
-    for addr in devices:
-        node = state.pools[state.slots[addr][0]].sig.numa_node
-        if node is not None and node in cells:
-            n += 1
-    return n
-
-
-def broken_pfs(state: HostState, devices: Sequence[int]) -> int:
-    parents = set()
-    for addr in devices:
-        parent = state.pools[state.slots[addr][0]].parent
-        if parent is not None:
-            pf_i = state.pf_pool.get(parent)
-            if pf_i is not None and not state.pools[pf_i].blocked:
-                parents.add(parent)
-    return len(parents)
-
-
-def check_host(state: HostState, req: PlacementRequest, cache: MatchCache) -> HostFit | Rejection:
-    """All checks for one host, cheapest first."""
-    rejection = check_compute(state, req)
-    if rejection is not None:
-        return rejection
-    mappings = cell_mappings(state, req)
-    if isinstance(mappings, Rejection):
-        return mappings
-    if not req.pci:
-        return HostFit(state, mappings[0], (), 0, 0)
-    first_failure: FitFailure | None = None
-    for cells in mappings:
-        outcome = solve(build_problem(state, req, cells, cache))
-        if isinstance(outcome, FitResult):
-            devices = pick_devices(state, outcome)
-            flat = [a for d in devices for a in d]
-            return HostFit(
-                state, cells, devices, local_count(state, flat, cells), broken_pfs(state, flat)
-            )
-        if first_failure is None:
-            first_failure = outcome
-    assert first_failure is not None
-    return explain(state, req, cache, first_failure, mappings[0])
-
-
-def explain(
-    state: HostState,
-    req: PlacementRequest,
-    cache: MatchCache,
-    failure: FitFailure,
-    cells: tuple[int, ...],
-) -> Rejection:
-    if cells:
-        without_numa = solve(build_problem(state, req, cells, cache, numa=False))
-        if isinstance(without_numa, FitResult):
-            r = failure.short if failure.short is not None else 0
-            pci = req.pci[r]
-            where = ", ".join(str(c) for c in cells)
-            return Rejection(
-                PCI_NUMA,
-                f"no free {pci.describe()} on the guest's NUMA node(s) {where} "
-                f"(numa policy {pci.numa_policy.value})",
-            )
+def explain(req: PlacementRequest, failure: FitFailure) -> Rejection:
+    """Why the PCI requests do not fit, NUMA aside."""
     if failure.short is not None:
         pci = req.pci[failure.short]
         if failure.available == 0:
@@ -270,12 +189,50 @@ def explain(
             PCI_MISSING,
             f"only {failure.available} free {pci.describe()}, {pci.count} needed",
         )
-    wanted = "; ".join(
-        f"{p.count} x {p.describe()}" if p.count > 1 else p.describe() for p in req.pci
-    )
     suffix = " (a PF and its VFs cannot be taken together)" if failure.pf_conflict else ""
     return Rejection(
-        PCI_TOGETHER, f"free devices cannot serve all requests at once: {wanted}{suffix}"
+        PCI_TOGETHER, f"free devices cannot serve all requests at once: {_wanted(req)}{suffix}"
+    )
+
+
+def _wanted(req: PlacementRequest) -> str:
+    return "; ".join(
+        f"{p.count} x {p.describe()}" if p.count > 1 else p.describe() for p in req.pci
+    )
+
+
+def explain_numa(
+    state: HostState,
+    req: PlacementRequest,
+    base: Base,
+    tried: Sequence[tuple[int, ...]],
+    budget: Budget,
+) -> Rejection:
+    """The real reason no mapping fits: the devices do not fit at all, or one request has no
+    device on any set of cells the guest fits on (naming where its devices are), or the
+    requests fit on such cells only one at a time."""
+    free = solve(problem_for(state, base, tried[0], numa=False), budget)
+    if isinstance(free, FitFailure):
+        return explain(req, free)
+    k = len(req.guest_cells)
+    where = f"any {k} host NUMA cell{'s' if k > 1 else ''} the guest's cells fit on"
+    policies = ", ".join(sorted({p.numa_policy.value for p in req.pci}))
+    for r, pci in enumerate(req.pci):
+        single = Base((pci,), (base.candidates[r],), base.usable, base.non_local)
+        if not any(
+            isinstance(solve(problem_for(state, single, cells), budget), FitResult)
+            for cells in tried
+        ):
+            nodes = base.nodes(r)
+            on = f"; free ones are on cell(s) {', '.join(map(str, nodes))}" if nodes else ""
+            return Rejection(
+                PCI_NUMA,
+                f"no free {pci.describe()} on {where} (numa policy {pci.numa_policy.value}){on}",
+            )
+    return Rejection(
+        PCI_NUMA,
+        f"no {k} host NUMA cell{'s' if k > 1 else ''} the guest's cells fit on hold all of "
+        f"these at once: {_wanted(req)} (numa policy {policies})",
     )
 
 
@@ -285,36 +242,21 @@ def explain_all(
     """Every reason a host fails, for ``pcinet plan``: compute, NUMA, and each PCI
     request that lacks devices on its own (or, when each fits alone, the joint failure)."""
     reasons = compute_rejections(state, req)
-    mappings = cell_mappings(state, req)
-    if isinstance(mappings, Rejection):
-        reasons.append(mappings)
-        mappings = [()]
-    if req.pci:
-        alone = []
-        for pci in req.pci:
-            single = PlacementRequest(0, 0, (pci,), req.guest_cells)
-            sub = MatchCache(single.pci)
-            failure = _first_failure(state, single, sub, mappings)
-            if failure is not None:
-                alone.append(explain(state, single, sub, failure, mappings[0]))
-        if alone:
-            reasons.extend(alone)
-        else:
-            failure = _first_failure(state, req, cache, mappings)
-            if failure is not None:
-                reasons.append(explain(state, req, cache, failure, mappings[0]))
+    rest = PlacementRequest(0, 0, req.pci, req.guest_cells)
+    outcome = check_host(state, rest, cache)
+    if isinstance(outcome, Rejection) and outcome.code == NUMA_TOPOLOGY:
+        reasons.append(outcome)
+        rest = PlacementRequest(0, 0, req.pci)
+        outcome = check_host(state, rest, cache)
+    if isinstance(outcome, Rejection):
+        alone: list[Rejection] = []
+        if len(rest.pci) > 1 and outcome.code != SEARCH_BUDGET_EXCEEDED:
+            for pci in rest.pci:
+                sub = MatchCache((pci,), budget=cache.budget)
+                single = check_host(state, PlacementRequest(0, 0, (pci,), rest.guest_cells), sub)
+                if isinstance(single, Rejection):
+                    alone.append(single)
+        reasons.extend(alone or [outcome])
     if not reasons:
         return first
     return Rejection(reasons[0].code, "; ".join(r.message for r in reasons))
-
-
-def _first_failure(
-    state: HostState, req: PlacementRequest, cache: MatchCache, mappings: list[tuple[int, ...]]
-) -> FitFailure | None:
-    first: FitFailure | None = None
-    for cells in mappings:
-        outcome = solve(build_problem(state, req, cells, cache))
-        if isinstance(outcome, FitResult):
-            return None
-        first = first or outcome
-    return first

@@ -1,0 +1,201 @@
+"""One host and one server as a ``FitProblem``: which pools each request may use, at which
+cost, for a given set of host NUMA cells.
+
+Matching requests against pools does not depend on the cells, so it is done once per host
+check (``base_candidates``); each set of cells then only filters and prices the candidates
+(``problem_for``). Costs choose among feasible answers, in this order:
+
+1. under the ``preferred`` policy, a device off the guest's cells costs ``non_local``, more
+   than all other costs of the server together: the fit uses the fewest non-local devices;
+2. a VF from an untouched PF costs ``FRESH_PF_COST``, so whole PFs stay whole for
+   ``direct-physical`` ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+from pcinet.core.request import NumaPolicy, PciRequest
+from pcinet.scheduler.pcifit import FitProblem, FitResult
+from pcinet.scheduler.snapshot import DeviceSig, HostState
+
+FRESH_PF_COST = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    pool: int
+    node: int | None
+    socket: int | None
+    fresh: int  # FRESH_PF_COST for a VF of an untouched PF, else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """The usable pools each request matches, whatever the cells."""
+
+    requests: tuple[PciRequest, ...]
+    candidates: tuple[tuple[Candidate, ...], ...]
+    usable: tuple[int, ...]
+    non_local: int
+
+    def nodes(self, r: int) -> list[int]:
+        return sorted({c.node for c in self.candidates[r] if c.node is not None})
+
+
+def base_candidates(
+    state: HostState, requests: Sequence[PciRequest], matches: Callable[[int, DeviceSig], bool]
+) -> Base:
+    """``matches(r, sig)``: request ``r`` matches devices of signature ``sig``."""
+    pools = state.pools
+    usable = tuple(p.usable() for p in pools)
+    sockets = {c.id: c.socket for c in state.cells}
+    out = []
+    for r in range(len(requests)):
+        cands = []
+        for i, pool in enumerate(pools):
+            if not usable[i] or not matches(r, pool.sig):
+                continue
+            fresh = 0
+            if pool.parent is not None:
+                pf_i = state.pf_pool.get(pool.parent)
+                if pf_i is not None and not pools[pf_i].blocked:
+                    fresh = FRESH_PF_COST
+            node = pool.sig.numa_node
+            cands.append(Candidate(i, node, sockets.get(node) if node is not None else None, fresh))
+        out.append(tuple(cands))
+    non_local = 1 + FRESH_PF_COST * sum(p.count for p in requests)
+    return Base(tuple(requests), tuple(out), usable, non_local)
+
+
+def problem_for(
+    state: HostState, base: Base, cells: Sequence[int], *, numa: bool = True
+) -> FitProblem:
+    """The problem for a guest on host ``cells`` (empty: no guest NUMA topology); with
+    ``numa`` False the policies are ignored (to tell NUMA refusals from others)."""
+    cell_set = frozenset(cells)
+    host_sockets = {c.id: c.socket for c in state.cells}
+    sockets = {host_sockets.get(c) for c in cells} - {None}
+    candidates = []
+    for pci, cands in zip(base.requests, base.candidates, strict=True):
+        policy = pci.numa_policy
+        priced = []
+        for c in cands:
+            cost = c.fresh
+            if cells and numa:
+                local = c.node is not None and c.node in cell_set
+                if policy is NumaPolicy.REQUIRED and not local:
+                    continue
+                if policy is NumaPolicy.LEGACY and not (local or c.node is None):
+                    continue
+                if policy is NumaPolicy.SOCKET and c.socket not in sockets:
+                    continue
+                if policy is NumaPolicy.PREFERRED and not local:
+                    cost += base.non_local
+            priced.append((c.pool, cost))
+        candidates.append(tuple(priced))
+    pools = state.pools
+    return FitProblem(
+        counts=tuple(p.count for p in base.requests),
+        candidates=tuple(candidates),
+        usable=base.usable,
+        pool_parent=tuple(p.parent for p in pools),
+        pool_pf=tuple(p.pf for p in pools),
+    )
+
+
+def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], frozenset[int]]:
+    """For the NUMA search: the device profile of every host cell holding a device a
+    non-``socket`` request may take, and the sockets of devices ``socket`` requests may take.
+
+    Two cells with equal profiles hold interchangeable pools: the same kinds of device (type,
+    vendor, product, tags), as many usable, in PF families of the same shape. A family
+    spread over several cells makes its cells unique (no symmetry is assumed there).
+    """
+    cell_ids = {c.id for c in state.cells}
+    socket_keys: set[int] = set()
+    relevant: set[int] = set()
+    for pci, cands in zip(base.requests, base.candidates, strict=True):
+        for c in cands:
+            if pci.numa_policy is NumaPolicy.SOCKET:
+                if c.socket is not None:
+                    socket_keys.add(c.socket)
+            elif c.node is not None and c.node in cell_ids:
+                relevant.add(c.pool)
+    pools = state.pools
+    families: dict[Hashable, list[int]] = {}
+    for i in sorted(relevant):
+        pool = pools[i]
+        family: Hashable = pool.pf if pool.pf is not None else pool.parent
+        families.setdefault(("dev", i) if family is None else family, []).append(i)
+    per_node: dict[int, list[Hashable]] = {}
+    unique: set[int] = set()
+    for members in families.values():
+        nodes = {pools[i].sig.numa_node for i in members}
+        form = tuple(
+            sorted(
+                (
+                    pools[i].sig.dev_type.value,
+                    pools[i].sig.vendor_id,
+                    pools[i].sig.product_id,
+                    id(pools[i].sig.tags),
+                    base.usable[i],
+                    pools[i].pf is not None,
+                    pools[i].parent is not None and pools[i].parent in state.pf_pool,
+                    bool(pools[i].parent is not None and _fresh(state, i)),
+                )
+                for i in members
+            )
+        )
+        for node in nodes:
+            if node is not None:
+                per_node.setdefault(node, []).append(form)
+        if len(nodes) > 1:
+            unique.update(n for n in nodes if n is not None)
+    profiles: dict[int, Hashable] = {}
+    for node, forms in per_node.items():
+        profiles[node] = ("unique", node) if node in unique else tuple(sorted(forms, key=repr))
+    return profiles, frozenset(socket_keys)
+
+
+def _fresh(state: HostState, i: int) -> bool:
+    parent = state.pools[i].parent
+    pf_i = state.pf_pool.get(parent) if parent is not None else None
+    return pf_i is not None and not state.pools[pf_i].blocked
+
+
+def pick_devices(state: HostState, result: FitResult) -> tuple[tuple[int, ...], ...]:
+    """Turn pool flows into concrete addresses: the lowest free members of each pool."""
+    used: dict[int, int] = {}
+    out = []
+    for flows in result.flows:
+        chosen: list[int] = []
+        for p, k in flows:
+            start = used.get(p, 0)
+            chosen.extend(state.pools[p].take(start + k)[start:])
+            used[p] = start + k
+        out.append(tuple(sorted(chosen)))
+    return tuple(out)
+
+
+def local_count(state: HostState, devices: Sequence[int], cells: Sequence[int]) -> int:
+    if not cells:
+        return 0
+    n = 0
+    for addr in devices:
+        node = state.pools[state.slots[addr][0]].sig.numa_node
+        if node is not None and node in cells:
+            n += 1
+    return n
+
+
+def broken_pfs(state: HostState, devices: Sequence[int]) -> int:
+    parents = set()
+    for addr in devices:
+        parent = state.pools[state.slots[addr][0]].parent
+        if parent is not None:
+            pf_i = state.pf_pool.get(parent)
+            if pf_i is not None and not state.pools[pf_i].blocked:
+                parents.add(parent)
+    return len(parents)
