@@ -128,6 +128,7 @@ def parse_host(data: Any, where: str, default_specs: Sequence[DeviceSpec] | None
             _list(host["device_spec"], f"{where}.device_spec"), where=f"{where}.device_spec"
         )
     assignable = devices if specs is None else [d for d, _ in apply_device_specs(specs, devices)]
+    selected = {d.address for d in assignable}
     disabled = host.get("disabled", False)
     if not isinstance(disabled, bool):
         raise InvalidInput(f"{where}.disabled: expected true or false", field=f"{where}.disabled")
@@ -138,6 +139,7 @@ def parse_host(data: Any, where: str, default_specs: Sequence[DeviceSpec] | None
         cells=tuple(cells),
         devices=tuple(assignable),
         disabled=disabled,
+        unselected=tuple(d for d in devices if d.address not in selected),
     )
 
 

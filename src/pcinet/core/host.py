@@ -23,6 +23,9 @@ class Host:
 
     ``vcpus`` and ``memory_mb`` are free amounts. ``devices`` may include devices whose
     status is ``allocated``; the PF/VF rules are applied by whoever consumes it.
+    ``unselected`` are the host's other devices, which no device spec selects: never
+    handed out, but an allocated one still blocks its PF or its VFs (the PF/VF rules hold
+    over the whole inventory).
     """
 
     name: str
@@ -33,3 +36,4 @@ class Host:
     disabled: bool = False
     # No heartbeat within the timeout: not scheduled either, but reported as down.
     down: bool = False
+    unselected: tuple[PciDevice, ...] = ()

@@ -27,6 +27,7 @@ from math import gcd
 from pcinet.core.errors import NoValidHost
 from pcinet.core.pci import address_to_int, int_to_address
 from pcinet.core.request import PciRequest
+from pcinet.scheduler.budget import DECISION_STEPS, DecisionBudget
 from pcinet.scheduler.filters import (
     HostFit,
     MatchCache,
@@ -198,7 +199,7 @@ def decide(
         order = iter(())
 
     check = memo.check if memo is not None else check_host
-    cache = MatchCache(request.pci)
+    cache = MatchCache(request.pci, budget=DecisionBudget(None if exhaustive else DECISION_STEPS))
     fits: list[HostFit] = []
     rejections: dict[int, Rejection] = {}
     limit = len(snapshot.hosts) if exhaustive else max(1, config.max_scored)

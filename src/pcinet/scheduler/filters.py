@@ -218,7 +218,7 @@ def explain_numa(
     where = f"any {k} host NUMA cell{'s' if k > 1 else ''} the guest's cells fit on"
     policies = ", ".join(sorted({p.numa_policy.value for p in req.pci}))
     for r, pci in enumerate(req.pci):
-        single = Base((pci,), (base.candidates[r],), base.usable, base.non_local)
+        single = base.only(r)
         if not any(
             isinstance(solve(problem_for(state, single, cells), budget), FitResult)
             for cells in tried

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pcinet.scheduler.budget import SEARCH_BUDGET
 from pcinet.scheduler.filters import HostFit, MatchCache, PlacementRequest, Rejection, check_host
 from pcinet.scheduler.snapshot import HostState
 
@@ -45,6 +46,8 @@ class CheckMemo:
             if asked is request or asked == request:
                 return answer
         outcome = check_host(state, request, cache)
+        if isinstance(outcome, Rejection) and outcome.code == SEARCH_BUDGET:
+            return outcome  # may come from this decision's spent pool: not the host's answer
         if len(entry.answers) >= MEMO_SIZE:
             del entry.answers[0]
         entry.answers.append((request, outcome))

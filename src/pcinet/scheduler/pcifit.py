@@ -11,10 +11,11 @@ constraint: a PF and any of its VFs are never taken together. We solve it exactl
 3. With contested PFs, first the *relaxation*: the same flow with every pool allowed. If it
    has no flow, nothing fits; if its optimum takes no PF together with one of its VFs, it is
    the optimum of the real problem too (the common case).
-4. Otherwise the choice "this PF whole, or its VFs" is a small integer program (one binary
-   per contested PF, the flows continuous) solved by HiGHS (``scheduler.contest``); given
-   that choice the rest is again a flow, which gives the integral assignment. Enumerating
-   the choices instead took 23 s for 16 contested PFs (see docs/scheduler.md).
+4. Otherwise the choice "this PF whole, or its VFs" is a small integer program (one 0/1
+   variable per contested PF, the flows continuous), solved by branch and bound over its
+   linear relaxation (``scheduler.contest``, HiGHS for the relaxations); given that choice
+   the rest is again a flow, which gives the integral assignment. Enumerating the choices
+   instead took 23 s for 16 contested PFs (see docs/scheduler.md).
 
 No order of requests matters (no greedy false negatives) and no PF is ever taken with one of
 its VFs (no false positives). Costs only choose among feasible answers (``filters``). Every
@@ -37,6 +38,9 @@ class FitProblem:
     usable: tuple[int, ...]  # per pool
     pool_parent: tuple[int | None, ...]  # PF address of a VF pool
     pool_pf: tuple[int | None, ...]  # own address of a PF pool
+    # True when the costs must be minimised exactly (NUMA locality under ``preferred``);
+    # otherwise they only break ties and the first feasible PF choice is kept.
+    exact_cost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +68,24 @@ def solve(problem: FitProblem, budget: Budget | None = None) -> FitResult | FitF
         have = sum(problem.usable[p] for p, _ in cands)
         if have < counts[r]:
             return FitFailure(r, have, False)
+    if len(counts) == 1:
+        return _solve_merged(problem, budget)
     groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
     for r, cands in enumerate(problem.candidates):
         groups.setdefault(cands, []).append(r)
+    if len(groups) == len(counts):
+        return _solve_merged(problem, budget)
     merged = FitProblem(
         counts=tuple(sum(counts[r] for r in members) for members in groups.values()),
         candidates=tuple(groups),
         usable=problem.usable,
         pool_parent=problem.pool_parent,
         pool_pf=problem.pool_pf,
+        exact_cost=problem.exact_cost,
     )
+    for count, cands in zip(merged.counts, merged.candidates, strict=True):
+        if sum(problem.usable[p] for p, _ in cands) < count:
+            return FitFailure(None, 0, False)
     result = _solve_merged(merged, budget)
     if isinstance(result, FitFailure):
         return result
@@ -97,9 +109,6 @@ def contested_pfs(problem: FitProblem) -> list[int]:
 
 def _solve_merged(problem: FitProblem, budget: Budget) -> FitResult | FitFailure:
     contested = contested_pfs(problem)
-    for count, cands in zip(problem.counts, problem.candidates, strict=True):
-        if sum(problem.usable[p] for p, _ in cands) < count:  # merged requests
-            return FitFailure(None, 0, False)
     if not contested and len(problem.counts) == 1:
         return _single(problem)
     relaxed = flow(problem, budget)
@@ -109,7 +118,7 @@ def _solve_merged(problem: FitProblem, budget: Budget) -> FitResult | FitFailure
         return relaxed
     from pcinet.scheduler.contest import choose_whole_pfs
 
-    reserved = choose_whole_pfs(problem, contested, budget)
+    reserved = choose_whole_pfs(problem, contested, budget, optimal=problem.exact_cost)
     if reserved is None:
         return FitFailure(None, 0, True)
     result = flow(problem, budget, frozenset(contested), reserved)

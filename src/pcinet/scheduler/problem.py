@@ -23,25 +23,40 @@ from pcinet.scheduler.snapshot import DeviceSig, HostState
 FRESH_PF_COST = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    pool: int
-    node: int | None
-    socket: int | None
-    fresh: int  # FRESH_PF_COST for a VF of an untouched PF, else 0
+# (pool index, NUMA node, socket, cost: FRESH_PF_COST for a VF of an untouched PF, else 0)
+Candidate = tuple[int, int | None, int | None, int]
 
 
 @dataclass(frozen=True, slots=True)
 class Base:
-    """The usable pools each request matches, whatever the cells."""
+    """The usable pools each request matches, whatever the cells; ``plain`` is the
+    problem without a guest NUMA topology."""
 
     requests: tuple[PciRequest, ...]
     candidates: tuple[tuple[Candidate, ...], ...]
-    usable: tuple[int, ...]
-    non_local: int
+    plain: FitProblem
+
+    @property
+    def non_local(self) -> int:
+        return 1 + FRESH_PF_COST * sum(self.plain.counts)
 
     def nodes(self, r: int) -> list[int]:
-        return sorted({c.node for c in self.candidates[r] if c.node is not None})
+        return sorted({c[1] for c in self.candidates[r] if c[1] is not None})
+
+    def only(self, r: int) -> Base:
+        """The same host with request ``r`` alone."""
+        plain = self.plain
+        return Base(
+            (self.requests[r],),
+            (self.candidates[r],),
+            FitProblem(
+                (plain.counts[r],),
+                (plain.candidates[r],),
+                plain.usable,
+                plain.pool_parent,
+                plain.pool_pf,
+            ),
+        )
 
 
 def base_candidates(
@@ -50,10 +65,12 @@ def base_candidates(
     """``matches(r, sig)``: request ``r`` matches devices of signature ``sig``."""
     pools = state.pools
     usable = tuple(p.usable() for p in pools)
-    sockets = {c.id: c.socket for c in state.cells}
+    sockets = {c.id: c.socket for c in state.cells} if state.cells else {}
     out = []
+    flat = []
     for r in range(len(requests)):
         cands = []
+        pairs = []
         for i, pool in enumerate(pools):
             if not usable[i] or not matches(r, pool.sig):
                 continue
@@ -63,10 +80,18 @@ def base_candidates(
                 if pf_i is not None and not pools[pf_i].blocked:
                     fresh = FRESH_PF_COST
             node = pool.sig.numa_node
-            cands.append(Candidate(i, node, sockets.get(node) if node is not None else None, fresh))
+            cands.append((i, node, sockets.get(node) if node is not None else None, fresh))
+            pairs.append((i, fresh))
         out.append(tuple(cands))
-    non_local = 1 + FRESH_PF_COST * sum(p.count for p in requests)
-    return Base(tuple(requests), tuple(out), usable, non_local)
+        flat.append(tuple(pairs))
+    plain = FitProblem(
+        counts=tuple(p.count for p in requests),
+        candidates=tuple(flat),
+        usable=usable,
+        pool_parent=tuple(p.parent for p in pools),
+        pool_pf=tuple(p.pf for p in pools),
+    )
+    return Base(tuple(requests), tuple(out), plain)
 
 
 def problem_for(
@@ -74,35 +99,43 @@ def problem_for(
 ) -> FitProblem:
     """The problem for a guest on host ``cells`` (empty: no guest NUMA topology); with
     ``numa`` False the policies are ignored (to tell NUMA refusals from others)."""
+    plain = base.plain
+    if not cells or not numa:
+        return plain
+    exact = any(p.numa_policy is NumaPolicy.PREFERRED for p in base.requests)
+    return FitProblem(
+        plain.counts,
+        _priced(state, base, cells),
+        plain.usable,
+        plain.pool_parent,
+        plain.pool_pf,
+        exact_cost=exact,
+    )
+
+
+def _priced(
+    state: HostState, base: Base, cells: Sequence[int]
+) -> tuple[tuple[tuple[int, int], ...], ...]:
     cell_set = frozenset(cells)
     host_sockets = {c.id: c.socket for c in state.cells}
     sockets = {host_sockets.get(c) for c in cells} - {None}
-    candidates = []
+    out = []
+    non_local = base.non_local
     for pci, cands in zip(base.requests, base.candidates, strict=True):
         policy = pci.numa_policy
         priced = []
-        for c in cands:
-            cost = c.fresh
-            if cells and numa:
-                local = c.node is not None and c.node in cell_set
-                if policy is NumaPolicy.REQUIRED and not local:
-                    continue
-                if policy is NumaPolicy.LEGACY and not (local or c.node is None):
-                    continue
-                if policy is NumaPolicy.SOCKET and c.socket not in sockets:
-                    continue
-                if policy is NumaPolicy.PREFERRED and not local:
-                    cost += base.non_local
-            priced.append((c.pool, cost))
-        candidates.append(tuple(priced))
-    pools = state.pools
-    return FitProblem(
-        counts=tuple(p.count for p in base.requests),
-        candidates=tuple(candidates),
-        usable=base.usable,
-        pool_parent=tuple(p.parent for p in pools),
-        pool_pf=tuple(p.pf for p in pools),
-    )
+        for pool, node, socket, fresh in cands:
+            local = node is not None and node in cell_set
+            if policy is NumaPolicy.REQUIRED and not local:
+                continue
+            if policy is NumaPolicy.LEGACY and not (local or node is None):
+                continue
+            if policy is NumaPolicy.SOCKET and socket not in sockets:
+                continue
+            far = policy is NumaPolicy.PREFERRED and not local
+            priced.append((pool, fresh + non_local if far else fresh))
+        out.append(tuple(priced))
+    return tuple(out)
 
 
 def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], frozenset[int]]:
@@ -117,12 +150,12 @@ def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], froz
     socket_keys: set[int] = set()
     relevant: set[int] = set()
     for pci, cands in zip(base.requests, base.candidates, strict=True):
-        for c in cands:
+        for i, node, socket, _ in cands:
             if pci.numa_policy is NumaPolicy.SOCKET:
-                if c.socket is not None:
-                    socket_keys.add(c.socket)
-            elif c.node is not None and c.node in cell_ids:
-                relevant.add(c.pool)
+                if socket is not None:
+                    socket_keys.add(socket)
+            elif node is not None and node in cell_ids:
+                relevant.add(i)
     pools = state.pools
     families: dict[Hashable, list[int]] = {}
     for i in sorted(relevant):
@@ -140,7 +173,7 @@ def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], froz
                     pools[i].sig.vendor_id,
                     pools[i].sig.product_id,
                     id(pools[i].sig.tags),
-                    base.usable[i],
+                    base.plain.usable[i],
                     pools[i].pf is not None,
                     pools[i].parent is not None and pools[i].parent in state.pf_pool,
                     bool(pools[i].parent is not None and _fresh(state, i)),

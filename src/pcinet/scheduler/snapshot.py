@@ -120,6 +120,10 @@ class HostState:
     pf_pool: dict[int, int] = field(default_factory=dict)
     # PF address int -> indexes of its VF pools
     vf_pools: dict[int, list[int]] = field(default_factory=dict)
+    # Allocated devices no spec selects (``Host.unselected``): PF addresses whose VFs they
+    # block, and per PF address how many of its VFs are held.
+    held_pfs: frozenset[int] = frozenset()
+    held_vfs: dict[int, int] = field(default_factory=dict)
     index_keys: frozenset[IndexKey] = frozenset()
 
     def usable_devices(self) -> int:
@@ -212,6 +216,14 @@ class Snapshot:
             disabled=host.disabled,
             down=host.down,
         )
+        for dev in host.unselected:
+            if dev.status is not DeviceStatus.ALLOCATED:
+                continue
+            if dev.dev_type is DevType.PF:
+                state.held_pfs |= {address_to_int(dev.address)}
+            elif dev.parent_address is not None:
+                parent = address_to_int(dev.parent_address)
+                state.held_vfs[parent] = state.held_vfs.get(parent, 0) + 1
         for i, pool in enumerate(pools):
             for bit, addr in enumerate(pool.members):
                 state.slots[addr] = (i, bit)
@@ -350,16 +362,18 @@ def _apply_cells(state: HostState, cells: Sequence[tuple[int, int, int]], sign: 
 
 
 def _recompute_blocks(state: HostState) -> None:
-    """Apply the PF/VF rules: derived from the free masks alone, so they cannot drift."""
+    """Apply the PF/VF rules: derived from the free masks (and the allocated devices no spec
+    selects) alone, so they cannot drift."""
+    for pf_addr, i in state.pf_pool.items():
+        state.pools[i].blocked = state.held_vfs.get(pf_addr, 0)
     for pf_addr, vf_idx in state.vf_pools.items():
         pf_i = state.pf_pool.get(pf_addr)
-        pf_allocated = False
+        pf_allocated = pf_addr in state.held_pfs
         if pf_i is not None:
             pf_pool = state.pools[pf_i]
-            pf_allocated = not pf_pool.free_mask & 1
-            allocated_vfs = sum(
+            pf_allocated = pf_allocated or not pf_pool.free_mask & 1
+            pf_pool.blocked += sum(
                 len(state.pools[i].members) - state.pools[i].free_mask.bit_count() for i in vf_idx
             )
-            pf_pool.blocked = allocated_vfs
         for i in vf_idx:
             state.pools[i].blocked = 1 if pf_allocated else 0
