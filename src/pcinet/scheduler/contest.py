@@ -57,7 +57,7 @@ def _classes(problem: FitProblem, contested: list[int]) -> list[tuple[list[int],
     for pf in contested:
 
         def form(p: int) -> tuple[Any, ...]:
-            return (tuple(cost_of[p]), problem.usable[p])
+            return (tuple(-1 if c is None else c for c in cost_of[p]), problem.usable[p])
 
         kinds = sorted(vf_pools.get(pf, []), key=form)
         key = (form(pf_pool[pf]), tuple(form(q) for q in kinds))
