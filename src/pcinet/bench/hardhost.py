@@ -22,6 +22,7 @@ from pcinet.core.port import Port, VnicType, server_requests
 from pcinet.scheduler import PlacementRequest, Snapshot, decide
 
 PHYSNETS = ("phy1", "phy2", "phy3", "phy4")
+BUDGET_HOSTS = 100
 
 
 def hard_host(pfs: int = 16, vfs_per_pf: int = 64, cells: int = 2, name: str = "hard") -> Host:
@@ -126,6 +127,43 @@ def cases() -> Iterator[tuple[str, Host, PlacementRequest]]:
         )
 
 
+def hostile_host(name: str = "hostile") -> Host:
+    """16 NUMA cells, each different (PF with 1 to 5 VFs), one physnet: beyond the 8 cells
+    the exact search is made for, so that a guest of 8 cells exhausts the host's budget."""
+    devices = []
+    for c in range(16):
+        pf = f"0000:{0x10 + c:02x}:00.0"
+        tags = {"physical_network": "phy1"}
+        devices.append(PciDevice(pf, "8086", "1593", DevType.PF, numa_node=c, tags=tags))
+        devices.extend(
+            PciDevice(
+                f"0000:{0x10 + c:02x}:10.{v}",
+                "8086",
+                "1889",
+                DevType.VF,
+                parent_address=pf,
+                numa_node=c,
+                tags=tags,
+            )
+            for v in range(c % 5 + 1)
+        )
+    host_cells = tuple(HostCell(c, 4, 8192, socket=c // 8) for c in range(16))
+    return Host(name, 64, 131072, cells=host_cells, devices=tuple(devices))
+
+
+def hostile_request() -> PlacementRequest:
+    extra = {"hw:numa_nodes": "8", "hw:pci_numa_affinity_policy": "required"}
+    return _request(extra, _ports(6, 20, ("phy1",)))
+
+
+def _budget_times(hosts: int) -> tuple[float, str]:
+    snapshot = Snapshot(hostile_host(f"hostile{i:03d}") for i in range(hosts))
+    t0 = time.perf_counter()
+    decision = decide(snapshot, hostile_request())
+    elapsed = time.perf_counter() - t0
+    return round(elapsed * 1000, 3), ",".join(f"{k}:{v}" for k, v in sorted(decision.codes.items()))
+
+
 def run_hardhost_bench(repeat: int = 15) -> dict[str, Any]:
     """Each case decided ``repeat`` times, each time on a fresh snapshot (so no remembered
     answer is reused); the solver is loaded once before timing."""
@@ -150,8 +188,15 @@ def run_hardhost_bench(repeat: int = 15) -> dict[str, Any]:
                 "max_ms": round(max(times) * 1000, 3),
             }
         )
+    host_ms, host_codes = _budget_times(1)
+    decision_ms, decision_codes = _budget_times(BUDGET_HOSTS)
     return {
         "cases": results,
+        "host_budget_ms": host_ms,
+        "host_budget_outcome": host_codes,
+        "decision_budget_ms": decision_ms,
+        "decision_budget_hosts": BUDGET_HOSTS,
+        "decision_budget_outcome": decision_codes,
         "worst_median_ms": max(float(r["median_ms"]) for r in results),
         "worst_max_ms": max(float(r["max_ms"]) for r in results),
         "repeat": repeat,

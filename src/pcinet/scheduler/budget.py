@@ -1,13 +1,15 @@
 """Search budgets: however hostile a request, one host's check and one decision have a
 bounded cost, counted in deterministic *steps* (never in clock time, so a decision replays).
 
-A step is about one edge scan of a flow search (roughly 0.1 µs of CPU here); the NUMA cell
-search and the integer program charge their work in the same unit. ``HOST_STEPS`` bounds one
-host's check. The online controller decides under one lock, so a decision also has a pool,
-``DECISION_STEPS``, shared by its hosts: each host's first ``FREE_STEPS`` are not drawn from
-it (ordinary checks never touch the pool), and once the pool is spent every further host
-needing a search is refused with the same code. A decision's search work is therefore at most
-``candidates * FREE_STEPS + DECISION_STEPS + HOST_STEPS`` steps.
+A step is about one edge scan of a flow search (0.1 to 0.5 µs of CPU on the 2-core test
+machine); the NUMA cell search and the branch and bound over PFs charge their work in the
+same unit. ``HOST_STEPS`` bounds one host's check. The online controller decides under one
+lock, so a decision also has a pool, ``DECISION_STEPS``, shared by its hosts: each host's
+first ``FREE_STEPS`` are not drawn from it (ordinary checks use a few hundred steps), and
+once the pool is spent every further host needing a search is refused with the same code.
+An online decision's search work is therefore at most
+``candidates * FREE_STEPS + DECISION_STEPS + HOST_STEPS`` steps (docs/scheduler.md gives
+the times). ``pcinet plan`` (exhaustive) has no pool: each host has its own budget.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from dataclasses import dataclass
 
 SEARCH_BUDGET = "search.budget_exceeded"
 
-HOST_STEPS = 400_000
-FREE_STEPS = 20_000
-DECISION_STEPS = 4_000_000
+HOST_STEPS = 200_000
+FREE_STEPS = 5_000
+DECISION_STEPS = 2_000_000
 
 
 class BudgetExceeded(Exception):
@@ -46,17 +48,19 @@ class Budget:
 
 @dataclass(slots=True)
 class DecisionBudget:
-    """The pool of one decision (kept in its ``MatchCache``)."""
+    """The pool of one decision (kept in its ``MatchCache``); None: no pool, each host has
+    its own budget only (``pcinet plan``, offline, whose job is a verdict for every host)."""
 
-    pool: int = DECISION_STEPS
+    pool: int | None = DECISION_STEPS
 
     def for_host(self) -> Budget:
-        if FREE_STEPS + self.pool >= HOST_STEPS:
+        if self.pool is None or FREE_STEPS + self.pool >= HOST_STEPS:
             return Budget(HOST_STEPS)
         return Budget(FREE_STEPS + self.pool, shared=True)
 
     def settle(self, budget: Budget) -> None:
-        self.pool = max(0, self.pool - max(0, budget.spent - FREE_STEPS))
+        if self.pool is not None:
+            self.pool = max(0, self.pool - max(0, budget.spent - FREE_STEPS))
 
     def message(self, budget: Budget) -> str:
         if budget.shared:

@@ -147,7 +147,8 @@ def _fit(
             NUMA_TOPOLOGY,
             f"the guest asks for {len(guest)} NUMA cells, the host has {len(state.cells)}",
         )
-    profiles, socket_keys = keyed_cells(state, base)
+    symmetry = len(guest) > 1 and len(state.cells) > 2
+    profiles, socket_keys = keyed_cells(state, base, symmetry=symmetry)
     # Under ``preferred`` a later mapping may use more local devices: keep looking until
     # one uses none off the guest's cells (costs below ``non_local``).
     soft = any(p.numa_policy is NumaPolicy.PREFERRED for p in req.pci)

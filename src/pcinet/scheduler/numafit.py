@@ -50,6 +50,9 @@ def cell_choices(
     relevant device to its device profile (equal profiles: interchangeable pools);
     ``socket_keys`` are the sockets that matter to ``socket``-policy requests."""
     k = len(guest)
+    if k == 1:
+        yield from _single_cell(cells, guest[0], profiles, socket_keys, budget)
+        return
     classes: dict[Hashable, list[int]] = {}
     plain: list[int] = []
     for pos, cell in enumerate(cells):
@@ -93,6 +96,36 @@ def cell_choices(
         yield CellChoice(key, tuple(cells[p].id for p in mapping))
 
 
+def _single_cell(
+    cells: Sequence[CellState],
+    guest: GuestCell,
+    profiles: Mapping[int, Hashable],
+    socket_keys: frozenset[int],
+    budget: Budget,
+) -> Iterator[CellChoice]:
+    """``cell_choices`` for a guest of one cell: each keyed cell it fits, one per profile
+    (and socket), then, only if none fits, the first plain cell it fits (whose key, empty,
+    is contained in any other)."""
+    budget.charge(10 * len(cells))
+    seen: set[Hashable] = set()
+    plain: CellState | None = None
+    for cell in cells:
+        if cell.vcpus < guest.vcpus or cell.memory_mb < guest.memory_mb:
+            continue
+        socket = cell.socket if cell.socket is not None and cell.socket in socket_keys else None
+        if cell.id not in profiles and socket is None:
+            plain = plain or cell
+            continue
+        kind = (cell.vcpus, cell.memory_mb, socket, profiles.get(cell.id))
+        if kind not in seen:
+            seen.add(kind)
+            sockets = frozenset() if socket is None else frozenset({socket})
+            key = (frozenset({cell.id} & profiles.keys()), sockets)
+            yield CellChoice(key, (cell.id,))
+    if not seen and plain is not None:
+        yield CellChoice((frozenset(), frozenset()), (plain.id,))
+
+
 def _match(fits: list[list[bool]], keyed: list[int], plain: list[int]) -> list[int] | None:
     """A mapping of every guest cell to a distinct cell of ``keyed + plain`` that uses every
     cell of ``keyed``, or None. Matching the keyed cells first and then every guest cell by
@@ -113,6 +146,11 @@ def _match(fits: list[list[bool]], keyed: list[int], plain: list[int]) -> list[i
         return False
 
     def from_cell(j: int, seen: set[int]) -> bool:
+        for g in range(k):  # a free guest cell first: keeps the mapping in order
+            if fits[g][order[j]] and cell_of[g] == -1:
+                cell_of[g] = j
+                guest_of[j] = g
+                return True
         for g in range(k):
             if fits[g][order[j]] and g not in seen:
                 seen.add(g)

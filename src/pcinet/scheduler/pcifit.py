@@ -62,7 +62,8 @@ class FitFailure:
 
 
 def solve(problem: FitProblem, budget: Budget | None = None) -> FitResult | FitFailure:
-    budget = budget if budget is not None else Budget()
+    if budget is None:
+        budget = Budget()
     counts = problem.counts
     for r, cands in enumerate(problem.candidates):
         have = sum(problem.usable[p] for p, _ in cands)
@@ -228,8 +229,9 @@ def flow(
         prev_edge = [-1] * n
         dist[source] = 0
         changed = True
+        passes = 0
         while changed:
-            budget.charge(edges)
+            passes += 1
             changed = False
             for u in range(n):
                 du = dist[u]
@@ -240,6 +242,7 @@ def flow(
                         dist[to[e]] = du + cost[e]
                         prev_edge[to[e]] = e
                         changed = True
+        budget.charge(edges * passes)
         if dist[sink] == inf:
             return None
         push = total - flow_in

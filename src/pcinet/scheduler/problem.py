@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pcinet.core.request import NumaPolicy, PciRequest
 from pcinet.scheduler.pcifit import FitProblem, FitResult
@@ -138,46 +139,52 @@ def _priced(
     return tuple(out)
 
 
-def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], frozenset[int]]:
+def keyed_cells(
+    state: HostState, base: Base, *, symmetry: bool = True
+) -> tuple[dict[int, Hashable], frozenset[int]]:
     """For the NUMA search: the device profile of every host cell holding a device a
     non-``socket`` request may take, and the sockets of devices ``socket`` requests may take.
 
-    Two cells with equal profiles hold interchangeable pools: the same kinds of device (type,
-    vendor, product, tags), as many usable, in PF families of the same shape. A family
-    spread over several cells makes its cells unique (no symmetry is assumed there).
+    Two cells with equal profiles hold interchangeable pools: pools that the same requests
+    may take, with as many usable devices and the same costs, in PF families of the same
+    shape. A family spread over several cells makes its cells unique (no symmetry is assumed
+    there). Devices of different physnets are interchangeable when every request that takes
+    one may take the other. Without ``symmetry`` (small searches, where finding it costs
+    more than it saves) every keyed cell is unique.
     """
     cell_ids = {c.id for c in state.cells}
     socket_keys: set[int] = set()
+    takers: dict[int, list[int]] = {}  # pool -> requests that may take it
+    fresh: dict[int, int] = {}
     relevant: set[int] = set()
-    for pci, cands in zip(base.requests, base.candidates, strict=True):
-        for i, node, socket, _ in cands:
+    for r, (pci, cands) in enumerate(zip(base.requests, base.candidates, strict=True)):
+        for i, node, socket, cost in cands:
+            takers.setdefault(i, []).append(r)
+            fresh[i] = cost
             if pci.numa_policy is NumaPolicy.SOCKET:
                 if socket is not None:
                     socket_keys.add(socket)
             elif node is not None and node in cell_ids:
                 relevant.add(i)
     pools = state.pools
+    if not symmetry:  # every keyed cell its own class
+        return {n: n for i in relevant if (n := pools[i].sig.numa_node) is not None}, frozenset(
+            socket_keys
+        )
     families: dict[Hashable, list[int]] = {}
-    for i in sorted(relevant):
+    for i in sorted(takers):
         pool = pools[i]
         family: Hashable = pool.pf if pool.pf is not None else pool.parent
         families.setdefault(("dev", i) if family is None else family, []).append(i)
-    per_node: dict[int, list[Hashable]] = {}
+    per_node: dict[int, list[tuple[Any, ...]]] = {}
     unique: set[int] = set()
     for members in families.values():
+        if not relevant.intersection(members):
+            continue
         nodes = {pools[i].sig.numa_node for i in members}
         form = tuple(
             sorted(
-                (
-                    pools[i].sig.dev_type.value,
-                    pools[i].sig.vendor_id,
-                    pools[i].sig.product_id,
-                    id(pools[i].sig.tags),
-                    base.plain.usable[i],
-                    pools[i].pf is not None,
-                    pools[i].parent is not None and pools[i].parent in state.pf_pool,
-                    bool(pools[i].parent is not None and _fresh(state, i)),
-                )
+                (tuple(takers[i]), base.plain.usable[i], pools[i].pf is not None, fresh[i])
                 for i in members
             )
         )
@@ -188,14 +195,8 @@ def keyed_cells(state: HostState, base: Base) -> tuple[dict[int, Hashable], froz
             unique.update(n for n in nodes if n is not None)
     profiles: dict[int, Hashable] = {}
     for node, forms in per_node.items():
-        profiles[node] = ("unique", node) if node in unique else tuple(sorted(forms, key=repr))
+        profiles[node] = ("unique", node) if node in unique else tuple(sorted(forms))
     return profiles, frozenset(socket_keys)
-
-
-def _fresh(state: HostState, i: int) -> bool:
-    parent = state.pools[i].parent
-    pf_i = state.pf_pool.get(parent) if parent is not None else None
-    return pf_i is not None and not state.pools[pf_i].blocked
 
 
 def pick_devices(state: HostState, result: FitResult) -> tuple[tuple[int, ...], ...]:
