@@ -130,6 +130,11 @@ class PciDevice:
     devname: str | None = None
     status: DeviceStatus = DeviceStatus.AVAILABLE
     tags: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    # What the host agent needs to program the device (see ``pcinet.inventory``):
+    # a VF's index on its PF, the PCIe root port, the MAC of its netdev.
+    vf_index: int | None = None
+    pcie_root: str | None = None
+    mac_address: str | None = None
 
     @property
     def vendor_info(self) -> str:
@@ -146,6 +151,9 @@ class PciDevice:
             self.devname,
             self.status,
             MappingProxyType(dict(tags)),
+            self.vf_index,
+            self.pcie_root,
+            self.mac_address,
         )
 
     def with_status(self, status: DeviceStatus) -> PciDevice:
@@ -159,6 +167,9 @@ class PciDevice:
             self.devname,
             status,
             self.tags,
+            self.vf_index,
+            self.pcie_root,
+            self.mac_address,
         )
 
     @classmethod
@@ -176,6 +187,9 @@ class PciDevice:
             "devname",
             "status",
             "tags",
+            "vf_index",
+            "pcie_root",
+            "mac_address",
         }
         unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
@@ -244,6 +258,9 @@ class PciDevice:
             devname=devname,
             status=DeviceStatus(status_raw),
             tags=MappingProxyType(tags),
+            vf_index=_vf_index(data.get("vf_index"), dev_type, where),
+            pcie_root=_pcie_root(data.get("pcie_root"), where),
+            mac_address=_device_mac(data.get("mac_address"), where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,7 +278,56 @@ class PciDevice:
             out["devname"] = self.devname
         if self.tags:
             out["tags"] = dict(self.tags)
+        for key in ("vf_index", "pcie_root", "mac_address"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
         return out
+
+
+_PCIE_ROOT_RE = re.compile(
+    r"^pci[0-9a-f]{4}:[0-9a-f]{2}(/[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])?$"
+)
+_DEVICE_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+MAX_VF_INDEX = 0xFFFF
+
+
+def _vf_index(value: object, dev_type: DevType, where: str) -> int | None:
+    field = f"{where}.vf_index"
+    if value is None:
+        return None
+    if dev_type is not DevType.VF:
+        raise InvalidDevice(f"{field}: only a type-VF device has a VF index", field=field)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_VF_INDEX:
+        raise InvalidDevice(
+            f"{field}: expected an integer 0-{MAX_VF_INDEX} or null, got {value!r}", field=field
+        )
+    return value
+
+
+def _pcie_root(value: object, where: str) -> str | None:
+    """``pci0000:5d/0000:5d:00.0`` (host bridge / root port), or ``pci0000:5d`` alone."""
+    field = f"{where}.pcie_root"
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PCIE_ROOT_RE.match(value.lower()):
+        raise InvalidDevice(
+            f"{field}: {value!r} is not a PCIe root like pci0000:5d/0000:5d:00.0", field=field
+        )
+    return value.lower()
+
+
+def _device_mac(value: object, where: str) -> str | None:
+    # Any well-formed MAC: a VF nobody configured yet reads 00:00:00:00:00:00.
+    field = f"{where}.mac_address"
+    if value is None:
+        return None
+    text = value.strip().lower().replace("-", ":") if isinstance(value, str) else ""
+    if not _DEVICE_MAC_RE.match(text):
+        raise InvalidDevice(
+            f"{field}: {value!r} is not a MAC address like aa:bb:cc:dd:ee:ff", field=field
+        )
+    return text
 
 
 class Inventory:

@@ -111,6 +111,9 @@ def load_hosts(session: Session, where: sa.ColumnElement[bool]) -> list[HostReco
                 row.devname,
                 status,
                 MappingProxyType(row.tags),
+                row.vf_index,
+                row.pcie_root,
+                row.mac_address,
             )
         )
         ids.setdefault(row.host_id, {})[row.address] = row.id

@@ -31,6 +31,9 @@ _DEVICE_COLUMNS = (
     "numa_node",
     "devname",
     "tags",
+    "vf_index",
+    "pcie_root",
+    "mac_address",
 )
 
 
@@ -50,6 +53,9 @@ def _device_row(dev: PciDevice) -> dict[str, Any]:
         "numa_node": dev.numa_node,
         "devname": dev.devname,
         "tags": dict(dev.tags),
+        "vf_index": dev.vf_index,
+        "pcie_root": dev.pcie_root,
+        "mac_address": dev.mac_address,
     }
 
 

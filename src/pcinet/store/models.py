@@ -119,6 +119,11 @@ class Device(Base):
     numa_node: Mapped[int | None]
     devname: Mapped[str | None] = mapped_column(NAME)
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # For the host agent (reported by its inventory): the VF's index on its PF, the PCIe
+    # root port (``pci0000:5d/0000:5d:00.0``), the netdev's MAC.
+    vf_index: Mapped[int | None]
+    pcie_root: Mapped[str | None] = mapped_column(sa.String(64))
+    mac_address: Mapped[str | None] = mapped_column(sa.String(17))
 
 
 class Server(Base):

@@ -1,0 +1,385 @@
+"""PCI device discovery in sysfs: ``discover(root)`` reads ``<root>/bus/pci/devices``.
+
+Each entry is a device directory (on a real host a symlink into ``<root>/devices/...``;
+plain directories are read too). Read per device: ``vendor``, ``device``, ``class``,
+``numa_node`` (-1 = unknown), ``sriov_totalvfs``/``sriov_numvfs``, the ``virtfnN`` and
+``physfn`` links, the ``driver`` link and ``net/<ifname>/{address,operstate}``.
+
+- A device with ``sriov_totalvfs`` > 0 (or ``virtfnN`` links) is ``type-PF``; one with a ``physfn`` link is
+  ``type-VF``, with its PF's address and its index N from the PF's ``virtfnN`` link;
+  anything else is ``type-PCI``.
+- ``pcie_root`` is the root port the device hangs under, from its real path
+  (``devices/pci0000:5d/0000:5d:00.0/...`` gives ``pci0000:5d/0000:5d:00.0``); a device
+  directly on the host bridge gives ``pci0000:5d``; a plain directory gives None.
+- Problems never stop discovery; each is reported with the path at fault:
+  an unreadable or malformed ``vendor``/``device``, a dangling entry, or a VF whose PF is
+  missing or does not list it skips the device; a VF at or past the PF's ``sriov_numvfs``
+  (the kernel is adding or removing VFs) is skipped too; a malformed ``numa_node``, MAC
+  or ``sriov_*`` count is reported and read as unknown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pcinet.core.errors import InvalidInput
+from pcinet.core.pci import DevType, PciDevice, normalize_address, normalize_id
+
+DEFAULT_ROOT = "/sys"
+_VIRTFN_RE = re.compile(r"^virtfn(\d+)$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_CLASS_RE = re.compile(r"^0x[0-9a-f]{6}$")
+_HOST_BRIDGE_RE = re.compile(r"^pci[0-9a-f]{4}:[0-9a-f]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something discovery could not read or did not believe, and what it did about it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredDevice:
+    """One PCI device as sysfs shows it. ``vf_index`` is set for VFs only; ``netdev``,
+    ``mac`` and ``operstate`` are None without a network interface (e.g. bound to vfio-pci)."""
+
+    address: str
+    vendor_id: str
+    product_id: str
+    class_code: str | None
+    dev_type: DevType
+    parent_address: str | None = None
+    vf_index: int | None = None
+    numa_node: int | None = None
+    netdev: str | None = None
+    driver: str | None = None
+    mac: str | None = None
+    operstate: str | None = None
+    pcie_root: str | None = None
+    sriov_totalvfs: int | None = None
+    sriov_numvfs: int | None = None
+
+    def to_pci_device(self) -> PciDevice:
+        """The controller's device model (untagged)."""
+        return PciDevice(
+            self.address,
+            self.vendor_id,
+            self.product_id,
+            self.dev_type,
+            self.parent_address,
+            self.numa_node,
+            self.netdev,
+            vf_index=self.vf_index,
+            pcie_root=self.pcie_root,
+            mac_address=self.mac,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``pcinet agent discover --json`` object (without tags)."""
+        return {
+            "address": self.address,
+            "vendor_id": self.vendor_id,
+            "product_id": self.product_id,
+            "dev_type": self.dev_type.value,
+            "parent_address": self.parent_address,
+            "vf_index": self.vf_index,
+            "numa_node": self.numa_node,
+            "netdev": self.netdev,
+            "driver": self.driver,
+            "mac": self.mac,
+            "pcie_root": self.pcie_root,
+            "operstate": self.operstate,
+            "class": self.class_code,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """Devices in address order, and what could not be read."""
+
+    devices: tuple[DiscoveredDevice, ...]
+    problems: tuple[Problem, ...] = ()
+
+    def by_address(self) -> dict[str, DiscoveredDevice]:
+        return {d.address: d for d in self.devices}
+
+    def by_netdev(self) -> dict[str, DiscoveredDevice]:
+        return {d.netdev: d for d in self.devices if d.netdev is not None}
+
+
+class _Unreadable(Exception):
+    """An attribute that exists but cannot be read or parsed; the message says why."""
+
+
+@dataclass(slots=True)
+class _Raw:
+    address: str
+    path: Path
+    vendor_id: str
+    product_id: str
+    class_code: str | None
+    numa_node: int | None
+    totalvfs: int | None
+    numvfs: int | None
+    virtfns: dict[int, str] = field(default_factory=dict)
+    physfn: str | None = None
+    driver: str | None = None
+    netdev: str | None = None
+    mac: str | None = None
+    operstate: str | None = None
+    pcie_root: str | None = None
+
+
+def _read_text(path: Path) -> str | None:
+    """The stripped content, None if absent; _Unreadable if present but unreadable."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise _Unreadable(f"cannot read: {reason}") from None
+
+
+def _link_name(path: Path) -> str | None:
+    """The last component of a symlink's target, None if there is no such link."""
+    try:
+        return os.path.basename(os.readlink(path))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Unreadable(f"not a readable link: {exc.strerror}") from None
+
+
+class _Reader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.devices_dir = os.path.realpath(root / "devices")
+        self.problems: list[Problem] = []
+
+    def problem(self, path: Path | str, message: str) -> None:
+        self.problems.append(Problem(str(path), message))
+
+    def optional_int(self, path: Path, *, minimum: int = 0) -> int | None:
+        try:
+            text = _read_text(path)
+        except _Unreadable as exc:
+            self.problem(path, f"{exc}; read as unknown")
+            return None
+        if text is None:
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            self.problem(path, f"{text[:40]!r} is not an integer; read as unknown")
+            return None
+        if value < minimum:
+            self.problem(path, f"{value} is below {minimum}; read as unknown")
+            return None
+        return value
+
+    def numa_node(self, path: Path) -> int | None:
+        node = self.optional_int(path, minimum=-1)
+        return None if node is None or node < 0 else node
+
+    def pcie_root(self, real: str) -> str | None:
+        rel = os.path.relpath(real, self.devices_dir)
+        parts = rel.split(os.sep)
+        if len(parts) < 2 or not _HOST_BRIDGE_RE.match(parts[0]):
+            return None
+        return parts[0] if len(parts) == 2 else f"{parts[0]}/{parts[1]}"
+
+    def read_device(self, entry: Path, address: str) -> _Raw | None:
+        real = os.path.realpath(entry)
+        if not os.path.isdir(real):
+            self.problem(entry, "dangling or not a directory; device skipped")
+            return None
+        ids: list[str] = []
+        for name in ("vendor", "device"):
+            try:
+                text = _read_text(entry / name)
+                if text is None:
+                    raise _Unreadable("missing")
+                ids.append(normalize_id(text, field=name))
+            except (_Unreadable, InvalidInput) as exc:
+                message = exc.message if isinstance(exc, InvalidInput) else str(exc)
+                self.problem(entry / name, f"{message}; device skipped")
+                return None
+        raw = _Raw(
+            address=address,
+            path=entry,
+            vendor_id=ids[0],
+            product_id=ids[1],
+            class_code=self.class_code(entry / "class"),
+            numa_node=self.numa_node(entry / "numa_node"),
+            totalvfs=self.optional_int(entry / "sriov_totalvfs"),
+            numvfs=self.optional_int(entry / "sriov_numvfs"),
+            pcie_root=self.pcie_root(real) if entry.is_symlink() else None,
+        )
+        self.links(entry, raw)
+        self.net(entry, raw)
+        return raw
+
+    def class_code(self, path: Path) -> str | None:
+        try:
+            text = _read_text(path)
+        except _Unreadable as exc:
+            self.problem(path, f"{exc}; read as unknown")
+            return None
+        if text is None:
+            return None
+        if not _CLASS_RE.match(text.lower()):
+            self.problem(path, f"{text[:40]!r} is not a class code like 0x020000")
+            return None
+        return text.lower()
+
+    def links(self, entry: Path, raw: _Raw) -> None:
+        try:
+            names = os.listdir(entry)
+        except OSError as exc:
+            self.problem(entry, f"cannot list: {exc.strerror}")
+            return
+        for name in names:
+            m = _VIRTFN_RE.match(name)
+            if m is None:
+                continue
+            target = self.link_address(entry / name)
+            if target is not None:
+                raw.virtfns[int(m.group(1))] = target
+        raw.physfn = self.link_address(entry / "physfn")
+        try:
+            raw.driver = _link_name(entry / "driver")
+        except _Unreadable as exc:
+            self.problem(entry / "driver", f"{exc}; read as unbound")
+
+    def link_address(self, path: Path) -> str | None:
+        try:
+            name = _link_name(path)
+        except _Unreadable as exc:
+            self.problem(path, str(exc))
+            return None
+        if name is None:
+            return None
+        try:
+            return normalize_address(name, field=path.name)
+        except InvalidInput:
+            self.problem(path, f"points to {name!r}, not a PCI address")
+            return None
+
+    def net(self, entry: Path, raw: _Raw) -> None:
+        net = entry / "net"
+        try:
+            names = sorted(os.listdir(net))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.problem(net, f"cannot list: {exc.strerror}; read as no interface")
+            return
+        if not names:
+            return
+        raw.netdev = names[0]
+        ifdir = net / names[0]
+        try:
+            mac = _read_text(ifdir / "address")
+            raw.operstate = _read_text(ifdir / "operstate")
+        except _Unreadable as exc:
+            self.problem(ifdir, f"{exc}; MAC or link state read as unknown")
+            return
+        if mac is not None:
+            if _MAC_RE.match(mac.lower()):
+                raw.mac = mac.lower()
+            else:
+                self.problem(ifdir / "address", f"{mac[:40]!r} is not a MAC address")
+
+
+def _entries(reader: _Reader, base: Path) -> Iterator[tuple[Path, str]]:
+    try:
+        names = sorted(os.listdir(base))
+    except OSError as exc:
+        reader.problem(base, f"cannot list: {exc.strerror or exc}")
+        return
+    for name in names:
+        try:
+            yield base / name, normalize_address(name, field=name)
+        except InvalidInput:
+            reader.problem(base / name, "not a PCI address; skipped")
+
+
+def discover(root: str | os.PathLike[str] = DEFAULT_ROOT) -> Discovery:
+    """Every PCI device under ``<root>/bus/pci/devices``, and the problems met on the way."""
+    reader = _Reader(Path(root))
+    raws: dict[str, _Raw] = {}
+    for entry, address in _entries(reader, Path(root) / "bus" / "pci" / "devices"):
+        raw = reader.read_device(entry, address)
+        if raw is not None:
+            raws[address] = raw
+    devices = [d for d in (_classify(reader, raw, raws) for raw in raws.values()) if d]
+    devices.sort(key=lambda d: d.address)
+    return Discovery(tuple(devices), tuple(reader.problems))
+
+
+def _classify(reader: _Reader, raw: _Raw, raws: dict[str, _Raw]) -> DiscoveredDevice | None:
+    where = raw.path
+    parent: str | None = None
+    vf_index: int | None = None
+    if raw.physfn is not None:
+        pf = raws.get(raw.physfn)
+        if pf is None:
+            reader.problem(where / "physfn", f"its PF {raw.physfn} was not found; VF skipped")
+            return None
+        indexes = [n for n, addr in pf.virtfns.items() if addr == raw.address]
+        if len(indexes) != 1:
+            reader.problem(
+                where / "physfn",
+                f"PF {raw.physfn} has {len(indexes)} virtfn links to this VF, not 1; VF skipped",
+            )
+            return None
+        vf_index = indexes[0]
+        if pf.numvfs is not None and vf_index >= pf.numvfs:
+            reader.problem(
+                where,
+                f"VF {vf_index} of {raw.physfn} is past its sriov_numvfs ({pf.numvfs}); VF skipped",
+            )
+            return None
+        parent, dev_type = raw.physfn, DevType.VF
+    elif raw.totalvfs or raw.virtfns:  # virtfn links show SR-IOV even if the count is garbage
+        dev_type = DevType.PF
+        links = len(raw.virtfns)
+        if raw.numvfs is not None and links != raw.numvfs:
+            reader.problem(
+                where / "sriov_numvfs",
+                f"{raw.numvfs} VFs enabled but {links} virtfn links (VFs being added or "
+                "removed); only VFs below sriov_numvfs are reported",
+            )
+        for n, vf in sorted(raw.virtfns.items()):
+            if vf not in raws:
+                reader.problem(where / f"virtfn{n}", f"VF {vf} was not found")
+    else:
+        dev_type = DevType.PCI
+    return DiscoveredDevice(
+        address=raw.address,
+        vendor_id=raw.vendor_id,
+        product_id=raw.product_id,
+        class_code=raw.class_code,
+        dev_type=dev_type,
+        parent_address=parent,
+        vf_index=vf_index,
+        numa_node=raw.numa_node,
+        netdev=raw.netdev,
+        driver=raw.driver,
+        mac=raw.mac,
+        operstate=raw.operstate,
+        pcie_root=raw.pcie_root,
+        sriov_totalvfs=raw.totalvfs,
+        sriov_numvfs=raw.numvfs,
+    )
