@@ -31,6 +31,7 @@ ENV_VARS: Mapping[str, str] = {
     "network_vlan_ranges": "PCINET_NETWORK_VLAN_RANGES",
     "scheduler_strategy": "PCINET_SCHEDULER_STRATEGY",
     "host_heartbeat_timeout_s": "PCINET_HOST_HEARTBEAT_TIMEOUT",
+    "ml2_conf": "PCINET_ML2_CONF",
 }
 # Config-file spellings that follow the environment variable rather than the setting name.
 _FILE_ALIASES: Mapping[str, str] = {"host_heartbeat_timeout": "host_heartbeat_timeout_s"}
@@ -108,12 +109,24 @@ def _check_timeout(value: Any, name: str) -> float:
     return seconds
 
 
+def _check_ml2_conf(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name}: expected the path of an ml2_conf.ini", field=name)
+    from pcinet.inventory.ml2conf import read_network_vlan_ranges
+
+    read_network_vlan_ranges(value)  # refused at start, naming the file and option
+    return value
+
+
 _CHECKS: Mapping[str, Callable[[Any, str], Any]] = {
     "database_url": _check_url,
     "admin_token": _check_token,
     "network_vlan_ranges": _check_ranges,
     "scheduler_strategy": _check_strategy,
     "host_heartbeat_timeout_s": _check_timeout,
+    "ml2_conf": _check_ml2_conf,
 }
 
 
@@ -126,14 +139,31 @@ class Settings:
     network_vlan_ranges: str = ""
     scheduler_strategy: Strategy = "spread"
     host_heartbeat_timeout_s: float = 120.0
+    # Neutron's ml2_conf.ini: [ml2_type_vlan] network_vlan_ranges, instead of the setting.
+    ml2_conf: str | None = None
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
             object.__setattr__(self, name, check(getattr(self, name), name))
+        if self.ml2_conf is not None and self.network_vlan_ranges:
+            raise InvalidInput(
+                f"network_vlan_ranges ({self.network_vlan_ranges!r}) and ml2_conf "
+                f"({self.ml2_conf}) are both set: give the VLAN ranges in one place",
+                field="network_vlan_ranges",
+            )
+
+    @property
+    def effective_vlan_ranges(self) -> str:
+        """``network_vlan_ranges``, or the ranges of ``ml2_conf`` when that is set."""
+        if self.ml2_conf is None:
+            return self.network_vlan_ranges
+        from pcinet.inventory.ml2conf import read_network_vlan_ranges
+
+        return read_network_vlan_ranges(self.ml2_conf)
 
     @property
     def vlan_ranges(self) -> VlanRanges:
-        return VlanRanges.parse(self.network_vlan_ranges)
+        return VlanRanges.parse(self.effective_vlan_ranges)
 
     @classmethod
     def from_env(

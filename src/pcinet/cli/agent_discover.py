@@ -3,15 +3,16 @@ of them the operator's nova.conf / sriov_agent.ini / device specs select, with t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from pcinet.cli.agent import agent_app
-from pcinet.cli.output import console, err_console, fail, print_json
+from pcinet.cli.formats import ColumnOption, FormatOption, dump
+from pcinet.cli.output import err_console, fail
+from pcinet.cli.remote import JsonOption, output_of, show_rows
 from pcinet.core.errors import PcinetError
 from pcinet.inventory.agentconf import load_agent_config, select_devices
 from pcinet.inventory.sysfs import DEFAULT_ROOT, Problem, discover
@@ -43,20 +44,56 @@ def _problem(p: Problem) -> dict[str, str]:
     return {"path": p.path, "message": p.message}
 
 
+COLUMNS = (
+    "PCI address",
+    "type",
+    "PF",
+    "VF",
+    "vendor:product",
+    "NUMA",
+    "netdev",
+    "driver",
+    "MAC",
+    "PCIe root",
+    "tags",
+)
+
+
+def _row(d: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        d["address"],
+        d["dev_type"],
+        d["parent_address"],
+        d["vf_index"],
+        f"{d['vendor_id']}:{d['product_id']}",
+        d["numa_node"],
+        d["netdev"],
+        d["driver"],
+        d["mac"],
+        d["pcie_root"],
+        d["tags"],
+    )
+
+
 @agent_app.command("discover")
 def discover_command(
+    *,
     sysfs_root: SysfsRootOption = Path(DEFAULT_ROOT),
     device_spec: DeviceSpecOption = None,
     nova_conf: NovaConfOption = None,
     sriov_agent_conf: SriovConfOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    fmt: FormatOption = None,
+    columns: ColumnOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the host's PCI devices (PFs, VFs with their PF and index, others). With specs or
     config files, only the devices they select, with their tags.
 
-    Unreadable sysfs entries are reported and skipped (exit 0); invalid or disagreeing
-    config files exit 2, naming the file, the option and the device.
+    Unreadable sysfs entries are reported (on stderr, or as "problems" in JSON) and skipped,
+    exit 0; invalid or disagreeing config files exit 2, naming the file, the option and the
+    device.
     """
+    out = output_of(fmt, columns, as_json)
     try:
         config = load_agent_config(
             nova_conf=nova_conf, sriov_agent_conf=sriov_agent_conf, device_specs=device_spec or ()
@@ -64,31 +101,11 @@ def discover_command(
         found = discover(sysfs_root)
         selected = select_devices(found, config)
     except PcinetError as exc:
-        fail(exc, as_json=as_json)
+        fail(exc, as_json=out.structured)
     devices: list[dict[str, Any]] = [{**s.device.to_dict(), "tags": dict(s.tags)} for s in selected]
-    if as_json:
-        print_json({"devices": devices, "problems": [_problem(p) for p in found.problems]})
+    if out.structured and not out.columns:
+        dump({"devices": devices, "problems": [_problem(p) for p in found.problems]}, out.format)
         return
-    title = f"{len(devices)} of {len(found.devices)} devices" if config.selective else None
-    table = Table(title=title or f"{len(devices)} devices")
-    for col in ("address", "type", "PF", "VF", "vendor:product", "NUMA", "netdev", "driver"):
-        table.add_column(col)
-    for col in ("MAC", "PCIe root", "tags"):
-        table.add_column(col)
-    for d in devices:
-        table.add_row(
-            d["address"],
-            d["dev_type"],
-            d["parent_address"] or "",
-            "" if d["vf_index"] is None else str(d["vf_index"]),
-            f"{d['vendor_id']}:{d['product_id']}",
-            "" if d["numa_node"] is None else str(d["numa_node"]),
-            d["netdev"] or "",
-            d["driver"] or "",
-            d["mac"] or "",
-            d["pcie_root"] or "",
-            json.dumps(d["tags"]) if d["tags"] else "",
-        )
-    console.print(table)
+    show_rows(devices, COLUMNS, _row, out=out, compact=True)
     for p in found.problems:
-        err_console.print(f"[yellow]skipped[/] {p.path}: {p.message}")
+        err_console.print(f"[yellow]skipped[/] {escape(p.path)}: {escape(p.message)}")

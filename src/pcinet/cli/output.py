@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
 from pcinet.client import ApiError
 from pcinet.core.errors import InvalidInput, NetworkNotServable, NoValidHost, PcinetError
@@ -77,5 +78,6 @@ def fail(exc: PcinetError, *, as_json: bool) -> NoReturn:
     if as_json:
         print_json({"error": exc.to_dict()})
     else:
-        err_console.print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc.message}")
+        # escape: messages quote config sections like "[pci] device_spec", not markup
+        err_console.print(f"[bold red]error[/] [dim]({exc.code})[/]: {escape(exc.message)}")
     raise typer.Exit(exit_code_for(exc))

@@ -19,11 +19,14 @@ ConfigOption = Annotated[
 ]
 
 
-def _settings(config: Path | None, database_url: str | None = None) -> Settings:
+def _settings(
+    config: Path | None, database_url: str | None = None, ml2_conf: Path | None = None
+) -> Settings:
     settings = Settings.from_env(config_file=config)
-    if database_url is not None:
+    overrides = {"database_url": database_url, "ml2_conf": ml2_conf and str(ml2_conf)}
+    if any(value is not None for value in overrides.values()):
         values = {name: getattr(settings, name) for name in settings.__dataclass_fields__}
-        values["database_url"] = database_url
+        values.update({k: v for k, v in overrides.items() if v is not None})
         settings = Settings(**values)
     return settings
 
@@ -33,10 +36,18 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8774,
     config: ConfigOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    ml2_conf: Annotated[
+        Path | None,
+        typer.Option(
+            "--ml2-conf",
+            help="Neutron's ml2_conf.ini: VLAN ranges from [ml2_type_vlan] network_vlan_ranges "
+            "(else $PCINET_ML2_CONF; not together with $PCINET_NETWORK_VLAN_RANGES).",
+        ),
+    ] = None,
 ) -> None:
     """Run the controller's REST API (upgrading the database schema first)."""
     try:
-        settings = _settings(config)
+        settings = _settings(config, ml2_conf=ml2_conf)
     except PcinetError as exc:
         fail(exc, as_json=False)
     from pcinet.api.server import serve

@@ -5,9 +5,9 @@ plain directories are read too). Read per device: ``vendor``, ``device``, ``clas
 ``numa_node`` (-1 = unknown), ``sriov_totalvfs``/``sriov_numvfs``, the ``virtfnN`` and
 ``physfn`` links, the ``driver`` link and ``net/<ifname>/{address,operstate}``.
 
-- A device with ``sriov_totalvfs`` > 0 (or ``virtfnN`` links) is ``type-PF``; one with a ``physfn`` link is
-  ``type-VF``, with its PF's address and its index N from the PF's ``virtfnN`` link;
-  anything else is ``type-PCI``.
+- A device with ``sriov_totalvfs`` > 0 (or ``virtfnN`` links) is ``type-PF``; one with a
+  ``physfn`` link is ``type-VF``, with its PF's address and its index N from the PF's
+  ``virtfnN`` link; anything else is ``type-PCI``.
 - ``pcie_root`` is the root port the device hangs under, from its real path
   (``devices/pci0000:5d/0000:5d:00.0/...`` gives ``pci0000:5d/0000:5d:00.0``); a device
   directly on the host bridge gives ``pci0000:5d``; a plain directory gives None.

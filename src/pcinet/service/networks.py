@@ -96,7 +96,7 @@ def _allocate(
         if found is None:
             raise NoNetworkAvailable(
                 "no tenant network is available: every VLAN of network_vlan_ranges "
-                f"({ctl.settings.network_vlan_ranges or 'empty'}) is in use"
+                f"({ctl.settings.effective_vlan_ranges or 'empty'}) is in use"
             )
         return (Segment(NetworkType.VLAN, found[0], found[1]),)
     out = []
