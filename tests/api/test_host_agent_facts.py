@@ -123,3 +123,16 @@ def test_bad_agent_facts_are_400(
     err = error(api.put("/v1/hosts/cn1", report), 400, "invalid_device")
     assert err["field"] == field
     assert api.get("/v1/hosts/cn1").status_code == 404  # nothing half-written
+
+
+def test_the_vf_state_feed_gives_the_pf_netdev_and_vf_index_reported(
+    api: Api, tmp_path: Path
+) -> None:
+    api.report_host("cn1", _report(tmp_path), status=201)
+    net = api.vlan_network("net1", "phy2", 200)
+    server = api.boot_on(net["id"])
+    slot = server["ports"][0]["pci_slot"]
+    row = api.vf_state("cn1")[slot]
+    reported = api.devices("cn1")[slot]
+    assert (row["pf"], row["vf_index"]) == ("ens6f1", reported["vf_index"])
+    assert row["vf_index"] in (0, 1)

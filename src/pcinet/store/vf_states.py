@@ -129,13 +129,13 @@ def vf_locations(session: Session, host_id: str) -> dict[str, tuple[str | None, 
     """For each VF of the host: its PF's netdev (the PF's reported ``devname``) and its VF
     index (None while unknown)."""
     rows = session.execute(
-        sa.select(Device.address, Device.parent_address, Device.devname).where(
+        sa.select(Device.address, Device.parent_address, Device.devname, Device.vf_index).where(
             Device.host_id == host_id
         )
     ).all()
     devnames = {r.address: r.devname for r in rows}
     return {
-        r.address: (devnames.get(r.parent_address), None)
+        r.address: (devnames.get(r.parent_address), r.vf_index)
         for r in rows
         if r.parent_address is not None
     }
