@@ -34,7 +34,7 @@ _STATUS_CODES: Mapping[int, str] = {
 }
 
 Json = dict[str, Any]
-FilterValue = str | int | bool | None
+FilterValue = str | int | bool | list[str] | None  # a list: the key repeated
 
 
 class ApiError(PcinetError):
@@ -83,12 +83,17 @@ def _seg(value: str) -> str:
     return quote(str(value), safe=":")
 
 
-def _params(filters: Mapping[str, FilterValue]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _params(
+    filters: Mapping[str, FilterValue],
+) -> list[tuple[str, str | int | float | bool | None]]:
+    out: list[tuple[str, str | int | float | bool | None]] = []
     for key, value in filters.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            out.append(
+                (key, ("true" if item else "false") if isinstance(item, bool) else str(item))
+            )
     return out
 
 
@@ -348,6 +353,11 @@ class Client:
     def list_servers(self, **filters: FilterValue) -> list[Json]:
         """``GET /v1/servers`` (filters: ``name``, ``status``, ``host``)."""
         return self._list("/v1/servers", filters)
+
+    def get_capacity(self, **params: FilterValue) -> Json:
+        """``GET /v1/capacity`` (``network``, ``vnic_type``, ``ports``, ``vcpus``,
+        ``memory_mb``, ``extra_spec`` as a list of ``KEY=VALUE``, ``max_servers``)."""
+        return self._object("GET", "/v1/capacity", params=params)
 
     def get_server(self, server_id: str) -> Json:
         return self._object("GET", f"/v1/servers/{_seg(server_id)}")

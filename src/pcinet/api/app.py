@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from pcinet import __version__
 from pcinet.api import errors
-from pcinet.api.routers import hosts, misc, networks, ports, servers
+from pcinet.api.routers import capacity, hosts, metrics, misc, networks, ports, servers
 from pcinet.api.routers import quotas as quota_routes
 from pcinet.api.routers import tokens as token_routes
 from pcinet.config import Settings
@@ -48,7 +48,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (hosts, networks, ports, servers, misc):
+    for module in (hosts, networks, ports, servers, misc, capacity, metrics):
         app.include_router(module.router)
     app.include_router(token_routes.router)
     app.include_router(quota_routes.router)

@@ -10,6 +10,8 @@ from pcinet import __version__
 from pcinet.cli.admin import alias_app, quota_app, token_app
 from pcinet.cli.agent import agent_app
 from pcinet.cli.bench import bench_app
+from pcinet.cli.bench_ux import bench_ux  # noqa: F401 (registers ``bench ux``)
+from pcinet.cli.capacity import capacity_command
 from pcinet.cli.check import admin_app
 from pcinet.cli.hosts import host_app
 from pcinet.cli.networks import network_app
@@ -61,6 +63,7 @@ app.command("sim")(sim_command)
 app.add_typer(network_app, name="network")
 app.add_typer(port_app, name="port")
 app.add_typer(server_app, name="server")
+app.command("capacity")(capacity_command)
 app.add_typer(host_app, name="host")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")

@@ -36,11 +36,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.core.pci import PciDevice, address_to_int
 from pcinet.scheduler import Decision, PlacementRequest, SchedulerConfig, Snapshot, decide
+from pcinet.scheduler.capacity import private_copy
 from pcinet.scheduler.memo import CheckMemo
 from pcinet.store.claims import changed_hosts
 from pcinet.store.host_records import HostRecord, load_hosts
@@ -49,6 +51,7 @@ from pcinet.store.models import host_table, utcnow
 from pcinet.store.uow import UnitOfWork
 
 CellUse = tuple[int, int, int]
+T = TypeVar("T")
 log = logging.getLogger("pcinet.cache")
 
 
@@ -119,6 +122,18 @@ class SnapshotCache:
                     found |= names
                 self._servable = frozenset(found)
             return self._servable
+
+    def read(self, reader: Callable[[Snapshot], T]) -> T:
+        """``reader(snapshot)`` under the cache's lock, for a quick read of many hosts
+        (``/metrics``, the dashboard): it must not keep or change the snapshot."""
+        with self._lock:
+            return reader(self.snapshot)
+
+    def private_snapshot(self) -> Snapshot:
+        """A copy of the snapshot that claims can change without touching the cache's
+        (``scheduler.capacity``)."""
+        with self._lock:
+            return private_copy(self.snapshot)
 
     # -- refreshing ---------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ on its first refresh, incrementally after.
 from __future__ import annotations
 
 import gc
-import itertools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pcinet.core.vlan import VlanRanges
 from pcinet.scheduler import SchedulerConfig
 from pcinet.service.cache import SnapshotCache
 from pcinet.service.context import ADMIN_PROJECT, Caller
+from pcinet.service.metrics import DbGauges, Metrics, read_db_gauges
 from pcinet.service.portcache import PortCache
 from pcinet.store.db import make_engine, make_sessionmaker, upgrade
 from pcinet.store.direct import DirectUnit
@@ -44,13 +44,22 @@ class Controller:
     claim_attempts: int = CLAIM_ATTEMPTS
     # Ports created here and not attached yet, and networks read: see ``service.portcache``.
     ports: PortCache = field(default_factory=PortCache)
+    # Counters, histograms and the /metrics gauges: see ``service.metrics``.
+    metrics: Metrics = field(default_factory=Metrics)
     # Token digest -> (when it was looked up, its caller, when it expires as a Unix time);
     # see ``service.tokens``.
     token_cache: dict[str, tuple[float, Caller, float]] = field(default_factory=dict)
     # Project -> (when its limits were read, its limits); see ``service.quotas``.
     quota_cache: dict[str, tuple[float, Mapping[str, int]]] = field(default_factory=dict)
-    _seeds: itertools.count[int] = field(default_factory=itertools.count)
+    _seed: int = 0
     _seed_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.metrics.watch(self.cache.read, self._db_gauges)
+
+    def _db_gauges(self) -> DbGauges:
+        with self.engine.connect() as conn:
+            return read_db_gauges(conn)
 
     @classmethod
     def start(
@@ -86,7 +95,15 @@ class Controller:
 
     def next_seed(self) -> int:
         with self._seed_lock:
-            return next(self._seeds)
+            seed = self._seed
+            self._seed += 1
+            return seed
+
+    def peek_seed(self) -> int:
+        """The seed the next placement will use (``next_seed`` without taking it): what
+        ``service.capacity`` simulates the next boots with."""
+        with self._seed_lock:
+            return self._seed
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,6 +22,7 @@ Creating a server:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
@@ -241,6 +242,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     try:
         view = _place(ctl, _prepare(ctl, caller, parsed, inputs), server)
     except PcinetError as exc:
+        ctl.metrics.refusals.labels(code=exc.code).inc()
         if isinstance(exc, PortInUse) or inputs.remembered:
             # A port taken by another server or deleted (on another replica) meanwhile, or
             # a remembered port that may be: read the ports again, and if that is the
@@ -261,9 +263,12 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
     limited = "servers" in limits or "vfs" in limits
     while True:
         ctl.cache.maybe_refresh()
+        started = time.perf_counter()
         outcome = ctl.cache.reserve(plan.request, seed=ctl.next_seed())
+        ctl.metrics.decision_seconds.observe(time.perf_counter() - started)
         if not isinstance(outcome, Reservation):
             if refreshed:
+                ctl.metrics.rejected(outcome.codes)
                 raise outcome.no_valid_host()
             ctl.cache.refresh(heartbeats_too=True)  # a stale view never says no
             refreshed = True
@@ -272,22 +277,27 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
         try:
             alone = not limited and single_statement(ctl.engine.dialect.name, outcome.device_ids)
             with ctl.cache.claiming(outcome) as seen:
+                started = time.perf_counter()
                 with ctl.core_unit(autocommit=alone) as conn:
                     generation, ports = _commit(conn, plan, outcome, server, seen)
                     if limited:
                         enforce(conn, server.project_id, limits, ("servers", "vfs"))
+                ctl.metrics.claim_seconds.observe(time.perf_counter() - started)
                 ctl.cache.committed(outcome, seen, generation)
         except ConcurrentUpdate:
             ctl.cache.conflicts += 1
+            ctl.metrics.conflicts.inc()
             ctl.cache.failed(outcome)
             if attempts >= ctl.claim_attempts:
                 raise ConcurrentUpdate(
                     f"the claim lost its race {attempts} times on fresh state; try again"
                 ) from None
+            ctl.metrics.retries.inc()
             continue
         except BaseException:
             ctl.cache.failed(outcome)
             raise
+        ctl.metrics.placements.inc()
         return _created_view(plan, outcome, server, ports)
 
 

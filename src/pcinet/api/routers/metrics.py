@@ -1,0 +1,21 @@
+"""``GET /metrics``: the controller's Prometheus metrics (``service.metrics``).
+
+It needs a token of role admin or service, as the host views it summarises do: host names,
+PF addresses and physnets are the operator's, not a project's. Point Prometheus at it with
+``authorization: {credentials_file: ...}`` holding such a token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from pcinet.api.deps import Ctl, Who
+from pcinet.service.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", response_class=Response)
+def get_metrics(ctl: Ctl, who: Who) -> Response:
+    who.require("admin", "service", action="reading metrics")
+    return Response(ctl.metrics.exposition(), media_type=CONTENT_TYPE)
