@@ -159,3 +159,26 @@ def bench_agent(
         return
     for key, value in result.items():
         console.print(f"{key:>22}: {value}")
+
+
+@bench_app.command("discover")
+def bench_discover(
+    pfs: Annotated[int, typer.Option("--pfs", min=1, max=64, help="PFs on the host.")] = 4,
+    vfs_per_pf: Annotated[int, typer.Option("--vfs-per-pf", min=0, max=256)] = 128,
+    model: Annotated[str, typer.Option("--model", help="e810, x710, cx5 or cx6.")] = "e810",
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Time device discovery (sysfs, generated tree) and the inventory report on a host with
+    --pfs PFs of --vfs-per-pf VFs each."""
+    from pcinet.bench.discover import run_discover_bench
+
+    try:
+        result = run_discover_bench(pfs, vfs_per_pf, model=model, repeat=repeat)
+    except PcinetError as exc:
+        fail(exc, as_json=as_json)
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key:>18}: {value}")

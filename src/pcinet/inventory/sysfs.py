@@ -24,7 +24,6 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pcinet.core.errors import InvalidInput
@@ -35,6 +34,12 @@ _VIRTFN_RE = re.compile(r"^virtfn(\d+)$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _CLASS_RE = re.compile(r"^0x[0-9a-f]{6}$")
 _HOST_BRIDGE_RE = re.compile(r"^pci[0-9a-f]{4}:[0-9a-f]{2}$")
+_CANONICAL_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$")
+
+
+def _address(text: str, field: str) -> str:
+    # sysfs names are already in the normal form: skip the full parse for them
+    return text if _CANONICAL_RE.match(text) else normalize_address(text, field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,7 @@ class _Unreadable(Exception):
 @dataclass(slots=True)
 class _Raw:
     address: str
-    path: Path
+    path: str
     vendor_id: str
     product_id: str
     class_code: str | None
@@ -140,18 +145,27 @@ class _Raw:
     pcie_root: str | None = None
 
 
-def _read_text(path: Path) -> str | None:
-    """The stripped content, None if absent; _Unreadable if present but unreadable."""
+def _read_text(path: str) -> str | None:
+    """The stripped content, None if absent; _Unreadable if present but unreadable.
+    (os.open/os.read: a sysfs attribute is one small read, and this runs thousands of
+    times per discovery.)"""
     try:
-        return path.read_text(encoding="ascii").strip()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise _Unreadable(f"cannot read: {reason}") from None
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror}") from None
+    try:
+        return os.read(fd, 4096).decode("ascii").strip()
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"cannot read: {exc}") from None
+    finally:
+        os.close(fd)
 
 
-def _link_name(path: Path) -> str | None:
+def _link_name(path: str) -> str | None:
     """The last component of a symlink's target, None if there is no such link."""
     try:
         return os.path.basename(os.readlink(path))
@@ -161,16 +175,18 @@ def _link_name(path: Path) -> str | None:
         raise _Unreadable(f"not a readable link: {exc.strerror}") from None
 
 
+_join = os.path.join
+
+
 class _Reader:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.devices_dir = os.path.realpath(root / "devices")
+    def __init__(self, root: str) -> None:
+        self.devices_dir = os.path.normpath(_join(root, "devices"))
         self.problems: list[Problem] = []
 
-    def problem(self, path: Path | str, message: str) -> None:
-        self.problems.append(Problem(str(path), message))
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
 
-    def optional_int(self, path: Path, *, minimum: int = 0) -> int | None:
+    def optional_int(self, path: str, *, minimum: int = 0) -> int | None:
         try:
             text = _read_text(path)
         except _Unreadable as exc:
@@ -188,49 +204,57 @@ class _Reader:
             return None
         return value
 
-    def numa_node(self, path: Path) -> int | None:
+    def numa_node(self, path: str) -> int | None:
         node = self.optional_int(path, minimum=-1)
         return None if node is None or node < 0 else node
 
-    def pcie_root(self, real: str) -> str | None:
-        rel = os.path.relpath(real, self.devices_dir)
-        parts = rel.split(os.sep)
+    def pcie_root(self, entry: str) -> str | None:
+        """From the entry's link target (``../../../devices/pci0000:3a/0000:3a:00.0/...``)."""
+        try:
+            target = os.readlink(entry)
+        except OSError:  # a plain directory
+            return None
+        real = os.path.normpath(_join(os.path.dirname(entry), target))
+        parts = os.path.relpath(real, self.devices_dir).split(os.sep)
         if len(parts) < 2 or not _HOST_BRIDGE_RE.match(parts[0]):
             return None
         return parts[0] if len(parts) == 2 else f"{parts[0]}/{parts[1]}"
 
-    def read_device(self, entry: Path, address: str) -> _Raw | None:
-        real = os.path.realpath(entry)
-        if not os.path.isdir(real):
+    def read_device(self, entry: str, address: str) -> _Raw | None:
+        try:
+            names = set(os.listdir(entry))
+        except OSError:
             self.problem(entry, "dangling or not a directory; device skipped")
             return None
         ids: list[str] = []
         for name in ("vendor", "device"):
             try:
-                text = _read_text(entry / name)
+                text = _read_text(_join(entry, name))
                 if text is None:
                     raise _Unreadable("missing")
                 ids.append(normalize_id(text, field=name))
             except (_Unreadable, InvalidInput) as exc:
                 message = exc.message if isinstance(exc, InvalidInput) else str(exc)
-                self.problem(entry / name, f"{message}; device skipped")
+                self.problem(_join(entry, name), f"{message}; device skipped")
                 return None
+        pf = "sriov_totalvfs" in names
         raw = _Raw(
             address=address,
             path=entry,
             vendor_id=ids[0],
             product_id=ids[1],
-            class_code=self.class_code(entry / "class"),
-            numa_node=self.numa_node(entry / "numa_node"),
-            totalvfs=self.optional_int(entry / "sriov_totalvfs"),
-            numvfs=self.optional_int(entry / "sriov_numvfs"),
-            pcie_root=self.pcie_root(real) if entry.is_symlink() else None,
+            class_code=self.class_code(_join(entry, "class")),
+            numa_node=self.numa_node(_join(entry, "numa_node")),
+            totalvfs=self.optional_int(_join(entry, "sriov_totalvfs")) if pf else None,
+            numvfs=self.optional_int(_join(entry, "sriov_numvfs")) if pf else None,
+            pcie_root=self.pcie_root(entry),
         )
-        self.links(entry, raw)
-        self.net(entry, raw)
+        self.links(entry, names, raw)
+        if "net" in names:
+            self.net(_join(entry, "net"), raw)
         return raw
 
-    def class_code(self, path: Path) -> str | None:
+    def class_code(self, path: str) -> str | None:
         try:
             text = _read_text(path)
         except _Unreadable as exc:
@@ -243,26 +267,24 @@ class _Reader:
             return None
         return text.lower()
 
-    def links(self, entry: Path, raw: _Raw) -> None:
-        try:
-            names = os.listdir(entry)
-        except OSError as exc:
-            self.problem(entry, f"cannot list: {exc.strerror}")
-            return
+    def links(self, entry: str, names: set[str], raw: _Raw) -> None:
         for name in names:
-            m = _VIRTFN_RE.match(name)
-            if m is None:
-                continue
-            target = self.link_address(entry / name)
-            if target is not None:
-                raw.virtfns[int(m.group(1))] = target
-        raw.physfn = self.link_address(entry / "physfn")
-        try:
-            raw.driver = _link_name(entry / "driver")
-        except _Unreadable as exc:
-            self.problem(entry / "driver", f"{exc}; read as unbound")
+            if name.startswith("virtfn"):
+                m = _VIRTFN_RE.match(name)
+                if m is None:
+                    continue
+                target = self.link_address(_join(entry, name))
+                if target is not None:
+                    raw.virtfns[int(m.group(1))] = target
+        if "physfn" in names:
+            raw.physfn = self.link_address(_join(entry, "physfn"))
+        if "driver" in names:
+            try:
+                raw.driver = _link_name(_join(entry, "driver"))
+            except _Unreadable as exc:
+                self.problem(_join(entry, "driver"), f"{exc}; read as unbound")
 
-    def link_address(self, path: Path) -> str | None:
+    def link_address(self, path: str) -> str | None:
         try:
             name = _link_name(path)
         except _Unreadable as exc:
@@ -271,27 +293,24 @@ class _Reader:
         if name is None:
             return None
         try:
-            return normalize_address(name, field=path.name)
+            return _address(name, os.path.basename(path))
         except InvalidInput:
             self.problem(path, f"points to {name!r}, not a PCI address")
             return None
 
-    def net(self, entry: Path, raw: _Raw) -> None:
-        net = entry / "net"
+    def net(self, net: str, raw: _Raw) -> None:
         try:
             names = sorted(os.listdir(net))
-        except FileNotFoundError:
-            return
         except OSError as exc:
             self.problem(net, f"cannot list: {exc.strerror}; read as no interface")
             return
         if not names:
             return
         raw.netdev = names[0]
-        ifdir = net / names[0]
+        ifdir = _join(net, names[0])
         try:
-            mac = _read_text(ifdir / "address")
-            raw.operstate = _read_text(ifdir / "operstate")
+            mac = _read_text(_join(ifdir, "address"))
+            raw.operstate = _read_text(_join(ifdir, "operstate"))
         except _Unreadable as exc:
             self.problem(ifdir, f"{exc}; MAC or link state read as unknown")
             return
@@ -299,10 +318,10 @@ class _Reader:
             if _MAC_RE.match(mac.lower()):
                 raw.mac = mac.lower()
             else:
-                self.problem(ifdir / "address", f"{mac[:40]!r} is not a MAC address")
+                self.problem(_join(ifdir, "address"), f"{mac[:40]!r} is not a MAC address")
 
 
-def _entries(reader: _Reader, base: Path) -> Iterator[tuple[Path, str]]:
+def _entries(reader: _Reader, base: str) -> Iterator[tuple[str, str]]:
     try:
         names = sorted(os.listdir(base))
     except OSError as exc:
@@ -310,37 +329,44 @@ def _entries(reader: _Reader, base: Path) -> Iterator[tuple[Path, str]]:
         return
     for name in names:
         try:
-            yield base / name, normalize_address(name, field=name)
+            yield _join(base, name), _address(name, name)
         except InvalidInput:
-            reader.problem(base / name, "not a PCI address; skipped")
+            reader.problem(_join(base, name), "not a PCI address; skipped")
 
 
 def discover(root: str | os.PathLike[str] = DEFAULT_ROOT) -> Discovery:
     """Every PCI device under ``<root>/bus/pci/devices``, and the problems met on the way."""
-    reader = _Reader(Path(root))
+    top = os.fspath(root)
+    reader = _Reader(top)
     raws: dict[str, _Raw] = {}
-    for entry, address in _entries(reader, Path(root) / "bus" / "pci" / "devices"):
+    for entry, address in _entries(reader, _join(top, "bus", "pci", "devices")):
         raw = reader.read_device(entry, address)
         if raw is not None:
             raws[address] = raw
-    devices = [d for d in (_classify(reader, raw, raws) for raw in raws.values()) if d]
+    links: dict[tuple[str, str], list[int]] = {}  # (PF, VF) -> N of the PF's virtfnN links
+    for raw in raws.values():
+        for n, vf in raw.virtfns.items():
+            links.setdefault((raw.address, vf), []).append(n)
+    devices = [d for d in (_classify(reader, raw, raws, links) for raw in raws.values()) if d]
     devices.sort(key=lambda d: d.address)
     return Discovery(tuple(devices), tuple(reader.problems))
 
 
-def _classify(reader: _Reader, raw: _Raw, raws: dict[str, _Raw]) -> DiscoveredDevice | None:
+def _classify(
+    reader: _Reader, raw: _Raw, raws: dict[str, _Raw], links: dict[tuple[str, str], list[int]]
+) -> DiscoveredDevice | None:
     where = raw.path
     parent: str | None = None
     vf_index: int | None = None
     if raw.physfn is not None:
         pf = raws.get(raw.physfn)
         if pf is None:
-            reader.problem(where / "physfn", f"its PF {raw.physfn} was not found; VF skipped")
+            reader.problem(_join(where, "physfn"), f"its PF {raw.physfn} was not found; VF skipped")
             return None
-        indexes = [n for n, addr in pf.virtfns.items() if addr == raw.address]
+        indexes = links.get((pf.address, raw.address), [])
         if len(indexes) != 1:
             reader.problem(
-                where / "physfn",
+                _join(where, "physfn"),
                 f"PF {raw.physfn} has {len(indexes)} virtfn links to this VF, not 1; VF skipped",
             )
             return None
@@ -354,16 +380,16 @@ def _classify(reader: _Reader, raw: _Raw, raws: dict[str, _Raw]) -> DiscoveredDe
         parent, dev_type = raw.physfn, DevType.VF
     elif raw.totalvfs or raw.virtfns:  # virtfn links show SR-IOV even if the count is garbage
         dev_type = DevType.PF
-        links = len(raw.virtfns)
-        if raw.numvfs is not None and links != raw.numvfs:
+        count = len(raw.virtfns)
+        if raw.numvfs is not None and count != raw.numvfs:
             reader.problem(
-                where / "sriov_numvfs",
-                f"{raw.numvfs} VFs enabled but {links} virtfn links (VFs being added or "
+                _join(where, "sriov_numvfs"),
+                f"{raw.numvfs} VFs enabled but {count} virtfn links (VFs being added or "
                 "removed); only VFs below sriov_numvfs are reported",
             )
         for n, vf in sorted(raw.virtfns.items()):
             if vf not in raws:
-                reader.problem(where / f"virtfn{n}", f"VF {vf} was not found")
+                reader.problem(_join(where, f"virtfn{n}"), f"VF {vf} was not found")
     else:
         dev_type = DevType.PCI
     return DiscoveredDevice(
