@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from pcinet import __version__
 from pcinet.api import errors
+from pcinet.api.guard import Guard
 from pcinet.api.routers import capacity, hosts, metrics, misc, networks, ports, servers
 from pcinet.api.routers import quotas as quota_routes
 from pcinet.api.routers import tokens as token_routes
@@ -43,11 +44,13 @@ def create_app(
         version=__version__,
         description=(
             "PCI pass-through networking: the port's network tells the scheduler which "
-            'devices can serve it. Errors are {"error": {"code", "message"}}.'
+            'devices can serve it. Errors are {"error": {"code", "message", "field"}}; '
+            "the limits on input are listed in docs/api.md."
         ),
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(Guard)
     for module in (hosts, networks, ports, servers, misc, capacity, metrics):
         app.include_router(module.router)
     app.include_router(token_routes.router)

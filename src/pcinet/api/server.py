@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from pcinet.api.app import create_app
 from pcinet.config import Settings
@@ -37,8 +38,10 @@ def background(
     host: str = "127.0.0.1",
     port: int | None = None,
     controller: Controller | None = None,
+    app: FastAPI | None = None,
 ) -> Iterator[str]:
-    """Serve in a daemon thread; yield the base URL once ``/healthz`` answers; stop on exit."""
+    """Serve in a daemon thread; yield the base URL once ``/healthz`` answers; stop on exit.
+    ``app``: this application of ``settings`` (e.g. with a test's extra route)."""
     # IPPROTO_TCP, not 0: accepted sockets inherit the protocol number, and asyncio sets
     # TCP_NODELAY only on IPPROTO_TCP sockets; without it every keep-alive request waits
     # ~40 ms on Nagle and delayed ACKs.
@@ -47,7 +50,7 @@ def background(
     sock.bind((host, port or 0))  # bound here, so parallel runs cannot race for a port
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings, controller=controller),
+        app or create_app(settings, controller=controller),
         host=host,
         port=port,
         log_level="warning",

@@ -8,16 +8,15 @@ from typing import Any
 from pcinet.core.alias import parse_aliases
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
-from pcinet.service.errors import InvalidRequest
+from pcinet.service.inputs.aliases import Aliases
+from pcinet.service.inputs.base import parse
 from pcinet.store import aliases as store_aliases
 
 
-def put(ctl: Controller, caller: Caller, body: Any) -> list[dict[str, Any]]:
+def put(ctl: Controller, caller: Caller, body: Aliases | Any) -> list[dict[str, Any]]:
     caller.require("admin", action="setting PCI aliases")
-    if not isinstance(body, list):
-        raise InvalidRequest("aliases: expected a JSON list of alias objects", field="aliases")
-    parse_aliases(body, where="aliases")  # every error names aliases[i].<property>
-    specs: list[Mapping[str, Any]] = body
+    specs: list[Mapping[str, Any]] = list(parse(Aliases, body).root)
+    parse_aliases(specs, where="aliases")  # every error names aliases[i].<property>
     with ctl.unit() as session:
         store_aliases.replace_aliases(session, specs)
         return store_aliases.list_aliases(session)

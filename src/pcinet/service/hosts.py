@@ -13,8 +13,9 @@ from pcinet.core.vf import VfConfig
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.hosts import Disabled, HostReport, VfReport
 from pcinet.service.servers import refresh_server_status
-from pcinet.service.validate import body_object, boolean
 from pcinet.service.views import host_view, vf_state_view
 from pcinet.store import hosts as store_hosts
 from pcinet.store import ports as store_ports
@@ -22,20 +23,19 @@ from pcinet.store import vf_states
 from pcinet.store.host_records import HostRecord
 from pcinet.store.models import VfState, utcnow
 
-REPORT_KEYS = ("name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices")
-VF_REPORT_STATUSES = ("applied", "restored", "error")
-
 
 def _view(ctl: Controller, record: HostRecord, *, devices: bool) -> dict[str, Any]:
     alive = not record.is_stale(utcnow(), ctl.settings.host_heartbeat_timeout_s)
     return host_view(record, alive=alive, devices=devices)
 
 
-def report(ctl: Controller, caller: Caller, name: str, body: Any) -> tuple[dict[str, Any], bool]:
+def report(
+    ctl: Controller, caller: Caller, name: str, body: HostReport | Any
+) -> tuple[dict[str, Any], bool]:
     """Create or replace a host's inventory; return its view and whether it is new."""
     caller.require("admin", "service", action="reporting a host")
     caller.require_host(name, action="reporting a host")
-    data = dict(body_object(body, "host", REPORT_KEYS))
+    data = parse(HostReport, body).data()
     if data.setdefault("name", name) != name:
         raise InvalidRequest(
             f"host.name: {data['name']!r} differs from the host in the path ({name!r})",
@@ -91,12 +91,11 @@ def heartbeat(ctl: Controller, caller: Caller, name: str) -> None:
             raise NotFound(f"host {name} not found")
 
 
-def set_disabled(ctl: Controller, caller: Caller, name: str, body: Any) -> dict[str, Any]:
+def set_disabled(
+    ctl: Controller, caller: Caller, name: str, body: Disabled | Any
+) -> dict[str, Any]:
     caller.require("admin", action="enabling or disabling a host")
-    data = body_object(body, "body", ("disabled",))
-    if "disabled" not in data:
-        raise InvalidRequest("body.disabled: required property is missing", field="body.disabled")
-    disabled = boolean(data, "disabled", "body", False)
+    disabled = parse(Disabled, body).disabled
     with ctl.unit() as session:
         if not store_hosts.set_disabled(session, name, disabled):
             raise NotFound(f"host {name} not found")
@@ -130,33 +129,17 @@ def vf_state(ctl: Controller, caller: Caller, name: str) -> dict[str, Any]:
 
 
 def report_vf(
-    ctl: Controller, caller: Caller, name: str, address: str, body: Any
+    ctl: Controller, caller: Caller, name: str, address: str, body: VfReport | Any
 ) -> dict[str, Any] | None:
     """The agent applied (or restored, or failed) a VF's state of some generation. A report
     of an older generation changes nothing; ``restored`` of a restore removes the row
     (None is returned)."""
     caller.require("admin", "service", action="reporting VF state")
     caller.require_host(name, action="reporting VF state")
-    data = body_object(body, "body", ("generation", "status", "error", "original"))
-    generation = data.get("generation")
-    if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
-        raise InvalidRequest(
-            f"body.generation: expected a positive integer, got {generation!r}",
-            field="body.generation",
-        )
-    status = data.get("status")
-    if status not in VF_REPORT_STATUSES:
-        raise InvalidRequest(
-            f"body.status: {status!r} is not one of {', '.join(VF_REPORT_STATUSES)}",
-            field="body.status",
-        )
-    error = data.get("error")
-    if error is not None and not isinstance(error, str):
-        raise InvalidRequest("body.error: expected a string", field="body.error")
-    original = data.get("original")
+    request = parse(VfReport, body)
+    generation, status, error = request.generation, request.status, request.error
+    original = request.original
     if original is not None:
-        if not isinstance(original, dict):
-            raise InvalidRequest("body.original: expected an object", field="body.original")
         original = VfConfig.from_dict(original, "body.original").to_dict()
     host_id = _host_id(ctl, name)
     with ctl.unit() as session:

@@ -5,6 +5,8 @@ allocated from ``network_vlan_ranges`` (Neutron's ML2 vlan type driver, as users
   "physical network unknown" is 400 ``invalid_network``); a provider VLAN may be any of
   1-4094, inside the range or not; a vlan segment without an id takes the first free VLAN
   of its physnet's range.
+- An overlay segment (vxlan, geneve, gre) without an id takes the first free id of its type
+  (1-16777215 for a VNI, 1-4294967295 for a GRE key), as Neutron allocates one.
 - A network without ``provider:*`` or ``segments`` is a tenant network: one vlan segment
   on the first free VLAN of the ranges; none left is 503 ``no_network_available``.
 - ``provider:*``, ``segments``, ``shared`` and ``project_id`` are admin only (403).
@@ -29,8 +31,9 @@ from pcinet.service.errors import (
     NoNetworkAvailable,
     NotFound,
 )
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.networks import NetworkCreate
 from pcinet.service.quotas import limits_for
-from pcinet.service.validate import body_object, boolean, string
 from pcinet.service.views import network_view
 from pcinet.store import networks as store_networks
 from pcinet.store import ports as store_ports
@@ -38,29 +41,25 @@ from pcinet.store.errors import SegmentInUse
 from pcinet.store.models import Network as NetworkRow
 from pcinet.store.quotas import enforce
 
-NETWORK_KEYS = (
-    "name",
-    "shared",
-    "admin_state_up",
-    "project_id",
-    "tenant_id",
-    "description",
-    "segments",
-    *PROVIDER_KEYS,
-)
 ADMIN_KEYS = ("segments", "shared", "project_id", "tenant_id", *PROVIDER_KEYS)
 ALLOCATION_ATTEMPTS = 8
+# Overlay ids allocated when a segment has none (Neutron's vni_ranges / tunnel_id_ranges):
+# the first free id of the type's whole range.
+OVERLAY_ID_RANGES: dict[NetworkType, tuple[int, int]] = {
+    NetworkType.VXLAN: (1, 2**24 - 1),
+    NetworkType.GENEVE: (1, 2**24 - 1),
+    NetworkType.GRE: (1, 2**32 - 1),
+}
 
 
-def _project(data: dict[str, Any], caller: Caller) -> str:
-    project = data.get("project_id", data.get("tenant_id"))
-    if project is None:
-        return caller.project_id
-    if not isinstance(project, str) or not project:
+def project_of(project_id: str | None, tenant_id: str | None, where: str) -> str | None:
+    """``project_id``, or Neutron's older name for it; both given must agree."""
+    if project_id is not None and tenant_id is not None and project_id != tenant_id:
+        field = f"{where}.tenant_id"
         raise InvalidRequest(
-            "network.project_id: expected a non-empty string", field="network.project_id"
+            f"{field}: differs from project_id (give one, or the same value)", field=field
         )
-    return project
+    return project_id if project_id is not None else tenant_id
 
 
 def _check_physnets(ctl: Controller, network: Network) -> None:
@@ -110,24 +109,27 @@ def _allocate(
                     f"no VLAN is free on physical network {physnet} in network_vlan_ranges"
                 )
             out.append(Segment(NetworkType.VLAN, physnet, found[1]))
+        elif segment.is_overlay and segment.segmentation_id is None:
+            low, high = OVERLAY_ID_RANGES[segment.network_type]
+            free = store_networks.free_overlay_id(session, segment.network_type, low, high)
+            if free is None:
+                raise NoNetworkAvailable(f"no {segment.network_type} id is free in {low}-{high}")
+            out.append(Segment(segment.network_type, None, free))
         else:
             out.append(segment)
     return tuple(out)
 
 
-def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+def create(ctl: Controller, caller: Caller, body: NetworkCreate | Any) -> dict[str, Any]:
     caller.require("admin", "member", action="creating a network")
-    data = dict(body_object(body, "network", NETWORK_KEYS))
+    request = parse(NetworkCreate, body)
+    data = request.data()
     if not caller.is_admin:
         for key in ADMIN_KEYS:
             if key in data and not (key == "shared" and data[key] is False):
                 raise Forbidden(f"network.{key}: setting it is admin only", field=f"network.{key}")
-    name = string(data, "name", "network")
-    if not name:
-        raise InvalidNetwork("network.name: expected a non-empty string", field="network.name")
-    shared = boolean(data, "shared", "network", False)
-    admin_state_up = boolean(data, "admin_state_up", "network", True)
-    project = _project(data, caller)
+    name = request.name
+    project = project_of(request.project_id, request.tenant_id, "network") or caller.project_id
     tenant = "segments" not in data and not any(k in data for k in PROVIDER_KEYS)
     if tenant:
         segments: tuple[Segment, ...] = ()
@@ -139,7 +141,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
         _check_physnets(ctl, parsed)
         segments = parsed.segments
     explicit = not tenant and all(
-        s.segmentation_id is not None or s.network_type is not NetworkType.VLAN for s in segments
+        s.segmentation_id is not None or s.network_type is NetworkType.FLAT for s in segments
     )
     limits = limits_for(ctl, project)
     for attempt in range(ALLOCATION_ATTEMPTS):
@@ -151,8 +153,9 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                     name=name,
                     project_id=project,
                     segments=filled,
-                    shared=shared,
-                    admin_state_up=admin_state_up,
+                    shared=request.shared,
+                    admin_state_up=request.admin_state_up,
+                    description=request.description,
                 )
                 enforce(session, project, limits, ("networks",))
                 rows = store_networks.segments_of(session, [row.id])[row.id]

@@ -11,10 +11,12 @@ from pcinet.core.port import Port
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import Forbidden, InvalidRequest, NotFound
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.ports import PortCreate, PortStatus
 from pcinet.service.networks import _visible as visible_network
+from pcinet.service.networks import project_of
 from pcinet.service.quotas import limits_for
 from pcinet.service.servers import refresh_server_status
-from pcinet.service.validate import body_object, optional_int, string
 from pcinet.service.views import port_view
 from pcinet.store import ports as store_ports
 from pcinet.store import vf_states
@@ -23,24 +25,8 @@ from pcinet.store.models import Port as PortRow
 from pcinet.store.networks import get_network
 from pcinet.store.quotas import enforce
 
-PORT_KEYS = (
-    "network_id",
-    "name",
-    "description",
-    "mac_address",
-    "binding:vnic_type",
-    "binding:profile",
-    "port_security_enabled",
-    "admin_state_up",
-    "numa_affinity_policy",
-    "min_tx_rate",
-    "max_tx_rate",
-    "project_id",
-    "tenant_id",
-)
 MAC_PREFIX = "fa:16:3e"  # Neutron's default base_mac
 MAC_ATTEMPTS = 16
-STATUSES = ("DOWN", "BUILD", "ACTIVE", "ERROR")
 
 
 def _random_mac() -> str:
@@ -48,30 +34,30 @@ def _random_mac() -> str:
     return MAC_PREFIX + "".join(f":{b:02x}" for b in tail)
 
 
-def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+def create(ctl: Controller, caller: Caller, body: PortCreate | Any) -> dict[str, Any]:
     caller.require("admin", "member", action="creating a port")
-    data = dict(body_object(body, "port", PORT_KEYS))
-    if "network_id" not in data:
-        raise InvalidRequest(
-            "port.network_id: required property is missing", field="port.network_id"
-        )
-    project = data.pop("project_id", data.pop("tenant_id", None))
+    request = parse(PortCreate, body)
+    project = project_of(request.project_id, request.tenant_id, "port")
     if project is not None and not caller.is_admin and project != caller.project_id:
         raise InvalidRequest(
             "port.project_id: only an admin may create a port for another project",
             field="port.project_id",
         )
-    min_rate = optional_int(data, "min_tx_rate", "port")
-    max_rate = optional_int(data, "max_tx_rate", "port")
+    min_rate, max_rate = request.min_tx_rate, request.max_tx_rate
     if min_rate is not None and max_rate is not None and min_rate > max_rate:
         raise InvalidRequest(
             f"port.min_tx_rate: {min_rate} is above max_tx_rate {max_rate}",
             field="port.min_tx_rate",
         )
     core = Port.from_dict(
-        {k: v for k, v in data.items() if k not in ("min_tx_rate", "max_tx_rate")}, where="port"
+        {
+            k: v
+            for k, v in request.data().items()
+            if k not in ("min_tx_rate", "max_tx_rate", "project_id", "tenant_id")
+        },
+        where="port",
     )
-    name = string(data, "name", "port", "") or ""
+    name = request.name
     network_id = core.network
     fixed_mac = core.mac_address
     owner = project or caller.project_id
@@ -86,6 +72,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                     network_id=network.id,
                     mac_address=fixed_mac or _random_mac(),
                     name=name,
+                    description=request.description,
                     vnic_type=core.vnic_type.value,
                     profile=dict(core.profile),
                     port_security_enabled=core.port_security_enabled,
@@ -152,18 +139,13 @@ def delete(ctl: Controller, caller: Caller, port_id: str) -> None:
             raise NotFound(f"port {port_id} not found")
 
 
-def set_status(ctl: Controller, caller: Caller, port_id: str, body: Any) -> dict[str, Any]:
+def set_status(
+    ctl: Controller, caller: Caller, port_id: str, body: PortStatus | Any
+) -> dict[str, Any]:
     """The agent reports a port's status; the server's status follows its device ports."""
     caller.require("admin", "service", action="reporting port status")
-    data = body_object(body, "body", ("status", "error"))
-    status = data.get("status")
-    if status not in STATUSES:
-        raise InvalidRequest(
-            f"body.status: {status!r} is not one of {', '.join(STATUSES)}", field="body.status"
-        )
-    error = data.get("error")
-    if error is not None and not isinstance(error, str):
-        raise InvalidRequest("body.error: expected a string", field="body.error")
+    request = parse(PortStatus, body)
+    status, error = request.status, request.error
     ctl.ports.forget([port_id])
     with ctl.unit() as session:
         if caller.host is not None:

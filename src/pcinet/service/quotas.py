@@ -13,8 +13,9 @@ from typing import Any
 
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
-from pcinet.service.errors import Forbidden, InvalidRequest
-from pcinet.service.validate import MAX_INT, body_object
+from pcinet.service.errors import Forbidden
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.quotas import QuotaSet
 from pcinet.store import quotas as store_quotas
 from pcinet.store.quotas import DEFAULTS, RESOURCES, UNLIMITED, Limits
 
@@ -31,18 +32,6 @@ def limits_for(ctl: Controller, project_id: str) -> Limits:
         limits = store_quotas.read_limits(session, project_id)
     ctl.quota_cache[project_id] = (now, limits)
     return limits
-
-
-def _limit_value(value: Any, resource: str) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not UNLIMITED <= value <= MAX_INT:
-        raise InvalidRequest(
-            f"quota.{resource}: expected an integer from 0 to {MAX_INT}, -1 for unlimited, or "
-            f"null to remove the limit, got {value!r}"[:300],
-            field=f"quota.{resource}",
-        )
-    return value
 
 
 def _view(ctl: Controller, project_id: str) -> dict[str, Any]:
@@ -68,11 +57,10 @@ def get(ctl: Controller, caller: Caller, project_id: str) -> dict[str, Any]:
     return _view(ctl, project_id)
 
 
-def put(ctl: Controller, caller: Caller, project_id: str, body: Any) -> dict[str, Any]:
+def put(ctl: Controller, caller: Caller, project_id: str, body: QuotaSet | Any) -> dict[str, Any]:
     """Set (an integer; -1 unlimited) or remove (null) the project's own limits."""
     caller.require("admin", action="setting quotas")
-    data = body_object(body, "quota", RESOURCES)
-    limits = {r: _limit_value(data[r], r) for r in RESOURCES if r in data}
+    limits = parse(QuotaSet, body).limits()
     with ctl.unit() as session:
         store_quotas.set_limits(session, project_id, limits)
     ctl.quota_cache.clear()  # the defaults change every project's limits
@@ -84,5 +72,5 @@ def get_defaults(ctl: Controller, caller: Caller) -> dict[str, Any]:
     return _view(ctl, DEFAULTS)
 
 
-def put_defaults(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+def put_defaults(ctl: Controller, caller: Caller, body: QuotaSet | Any) -> dict[str, Any]:
     return put(ctl, caller, DEFAULTS, body)

@@ -43,8 +43,9 @@ from pcinet.service.cache import Reservation
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.servers import ServerCreate
 from pcinet.service.quotas import limits_for
-from pcinet.service.validate import body_object, string
 from pcinet.service.views import port_view, server_view, time_text
 from pcinet.store import ports as store_ports
 from pcinet.store import servers as store_servers
@@ -64,7 +65,6 @@ from pcinet.store.placements import (
 from pcinet.store.quotas import enforce
 from pcinet.store.uow import Executor
 
-SERVER_KEYS = ("name", "flavor", "ports", "description")
 VIF_TYPE_NORMAL = "ovs"
 
 
@@ -83,10 +83,7 @@ class _Plan:
     request: PlacementRequest
 
 
-def _port_ids(data: Mapping[str, Any]) -> list[str]:
-    raw = data.get("ports", [])
-    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
-        raise InvalidRequest("server.ports: expected a list of port ids", field="server.ports")
+def _port_ids(raw: list[str]) -> list[str]:
     if len(set(raw)) != len(raw):
         dup = next(p for p in raw if raw.count(p) > 1)
         raise InvalidRequest(f"server.ports: port {dup} is listed twice", field="server.ports")
@@ -113,18 +110,15 @@ def core_port(row: Any) -> Port:
 @dataclass(frozen=True, slots=True)
 class _Body:
     name: str
+    description: str
     flavor: Flavor
     port_ids: list[str]
 
 
-def _parse(body: Any) -> _Body:
-    data = body_object(body, "server", SERVER_KEYS)
-    name = string(data, "name", "server")
-    if not name:
-        raise InvalidRequest("server.name: expected a non-empty string", field="server.name")
-    if "flavor" not in data:
-        raise InvalidRequest("server.flavor: required property is missing", field="server.flavor")
-    return _Body(name, Flavor.from_dict(data["flavor"], where="server.flavor"), _port_ids(data))
+def _parse(body: ServerCreate | Any) -> _Body:
+    request = parse(ServerCreate, body)
+    flavor = Flavor.from_dict(request.flavor.data(), where="server.flavor")
+    return _Body(request.name, request.description, flavor, _port_ids(request.ports))
 
 
 class _Inputs(NamedTuple):
@@ -221,7 +215,7 @@ def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _
     )
 
 
-def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+def create(ctl: Controller, caller: Caller, body: ServerCreate | Any) -> dict[str, Any]:
     """Place, claim, bind and record VF state in one unit of work (see the module
     docstring); return the server's view."""
     caller.require("admin", "member", action="creating a server")
@@ -229,6 +223,7 @@ def create(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     server = NewServer(
         project_id=caller.project_id,
         name=parsed.name,
+        description=parsed.description,
         flavor={
             "vcpus": parsed.flavor.vcpus,
             "memory_mb": parsed.flavor.memory_mb,
@@ -392,6 +387,7 @@ def _created_view(
     return {
         "id": server.id,
         "name": server.name,
+        "description": server.description,
         "project_id": server.project_id,
         "tenant_id": server.project_id,
         "host": res.host,

@@ -11,60 +11,31 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from pcinet.service.context import Caller, Role
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound, Unauthorized
-from pcinet.service.validate import body_object
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.tokens import MAX_TTL_S, TokenCreate
 from pcinet.service.views import time_text
 from pcinet.store import tokens as store_tokens
 from pcinet.store.models import Token, utcnow
 
 CACHE_TTL_S = 5.0
-MAX_TTL_S = 10 * 366 * 86400  # ten years: a longer expiry is a mistake, not a wish
-TOKEN_KEYS = ("project_id", "role", "host", "expires_at", "ttl_s")
 
 
-def _name(data: Mapping[str, Any], key: str, *, required: bool) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
-        raise InvalidRequest(
-            f"token.{key}: expected a non-empty string of at most 255 characters, got {value!r}"[
-                :200
-            ],
-            field=f"token.{key}",
-        )
-    return value
-
-
-def _expiry(data: Mapping[str, Any], now: datetime) -> datetime | None:
+def _expiry(request: TokenCreate, now: datetime) -> datetime | None:
     """``expires_at`` (ISO 8601 with a zone) or ``ttl_s`` (seconds from now), or None."""
-    if data.get("expires_at") is not None and data.get("ttl_s") is not None:
+    if request.expires_at is not None and request.ttl_s is not None:
         raise InvalidRequest("token.ttl_s: give expires_at or ttl_s, not both", field="token.ttl_s")
-    ttl = data.get("ttl_s")
-    if ttl is not None:
-        if (
-            not isinstance(ttl, int | float)
-            or isinstance(ttl, bool)
-            or not math.isfinite(ttl)
-            or not 0 < ttl <= MAX_TTL_S
-        ):
-            raise InvalidRequest(
-                f"token.ttl_s: expected a number of seconds in (0, {MAX_TTL_S}], got {ttl!r}",
-                field="token.ttl_s",
-            )
-        return now + timedelta(seconds=ttl)
-    text = data.get("expires_at")
+    if request.ttl_s is not None:
+        return now + timedelta(seconds=request.ttl_s)
+    text = request.expires_at
     if text is None:
         return None
     try:
-        if not isinstance(text, str) or len(text) > 64:
-            raise ValueError
         when = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidRequest(
@@ -96,26 +67,18 @@ def token_view(row: Token) -> dict[str, Any]:
     }
 
 
-def issue(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
+def issue(ctl: Controller, caller: Caller, body: TokenCreate | Any) -> dict[str, Any]:
     """A new token: its view plus ``token``, the only time the secret is shown."""
     caller.require("admin", action="issuing tokens")
-    data = body_object(body, "token", TOKEN_KEYS)
-    project = _name(data, "project_id", required=True)
-    assert project is not None
-    role = data.get("role", "member")
-    if role not in store_tokens.ROLES:
-        raise InvalidRequest(
-            f"token.role: {role!r} is not one of {', '.join(store_tokens.ROLES)}"[:200],
-            field="token.role",
-        )
-    host = _name(data, "host", required=False)
+    request = parse(TokenCreate, body)
+    project, role, host = request.project_id, request.role, request.host
     if host is not None and role != "service":
         raise InvalidRequest(
             f"token.host: only a service token is bound to a host, not a {role} token",
             field="token.host",
         )
     now = utcnow()
-    expires_at = _expiry(data, now)
+    expires_at = _expiry(request, now)
     with ctl.unit() as session:
         token, row = store_tokens.issue_token(
             session, project, role, host=host, expires_at=expires_at

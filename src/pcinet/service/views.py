@@ -84,6 +84,7 @@ def network_view(network: Network, segments: Sequence[Segment], caller: Caller) 
     out: dict[str, Any] = {
         "id": network.id,
         "name": network.name,
+        "description": network.description,
         "project_id": network.project_id,
         "tenant_id": network.project_id,
         "shared": network.shared,
@@ -106,6 +107,7 @@ def port_view(port: Port | sa.Row[Any] | Any) -> dict[str, Any]:
     return {
         "id": port.id,
         "name": port.name,
+        "description": port.description,
         "network_id": port.network_id,
         "project_id": port.project_id,
         "tenant_id": port.project_id,
@@ -138,6 +140,7 @@ def server_view(
     return {
         "id": server.id,
         "name": server.name,
+        "description": server.description,
         "project_id": server.project_id,
         "tenant_id": server.project_id,
         "host": host,

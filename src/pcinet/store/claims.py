@@ -53,6 +53,7 @@ class NewServer:
     name: str
     flavor: Mapping[str, Any]
     status: str = "ACTIVE"
+    description: str = ""
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utcnow)
 
@@ -93,6 +94,7 @@ INSERT_SERVER = sa.insert(SRV).values(
     id=sa.bindparam("s_id", type_=ID),
     project_id=sa.bindparam("s_project"),
     name=sa.bindparam("s_name"),
+    description=sa.bindparam("s_description"),
     host_id=sa.bindparam("p_host", type_=ID),
     status=sa.bindparam("s_status"),
     vcpus=sa.bindparam("p_vcpus", type_=sa.Integer),
@@ -192,6 +194,7 @@ def claim(
         s_id=server.id,
         s_project=server.project_id,
         s_name=server.name,
+        s_description=server.description,
         s_status=server.status,
         s_flavor=dict(server.flavor),
         s_cells=[{"host_cell": c, "vcpus": v, "memory_mb": m} for c, v, m in cells],

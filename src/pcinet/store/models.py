@@ -134,6 +134,7 @@ class Server(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(NAME, index=True)
     name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str] = mapped_column(NAME, default="", server_default="")
     host_id: Mapped[str | None] = mapped_column(ID, sa.ForeignKey("hosts.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(16))
     vcpus: Mapped[int]
@@ -168,6 +169,7 @@ class Network(Base):
     __tablename__ = "networks"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str] = mapped_column(NAME, default="", server_default="")
     project_id: Mapped[str] = mapped_column(NAME, index=True)
     shared: Mapped[bool] = mapped_column(default=False)
     admin_state_up: Mapped[bool] = mapped_column(default=True)
@@ -221,6 +223,7 @@ class Port(Base):
     project_id: Mapped[str] = mapped_column(NAME, index=True)
     network_id: Mapped[str] = mapped_column(ID, sa.ForeignKey("networks.id"))
     name: Mapped[str] = mapped_column(NAME, default="")
+    description: Mapped[str] = mapped_column(NAME, default="", server_default="")
     mac_address: Mapped[str] = mapped_column(sa.String(17))
     vnic_type: Mapped[str] = mapped_column(sa.String(32), default="normal")
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -30,6 +30,7 @@ def add_network(
     segments: Sequence[CoreSegment],
     shared: bool = False,
     admin_state_up: bool = True,
+    description: str = "",
 ) -> Network:
     """Insert a network and its segments (in order); SegmentInUse if one is taken."""
     network = Network(
@@ -38,6 +39,7 @@ def add_network(
         project_id=project_id,
         shared=shared,
         admin_state_up=admin_state_up,
+        description=description,
         status="ACTIVE",
         created_at=utcnow(),
     )
@@ -114,6 +116,27 @@ def free_vlan(session: Session, ranges: VlanRanges) -> tuple[str, int] | None:
             if vlan not in used:
                 return physnet, vlan
     return None
+
+
+def free_overlay_id(session: Session, network_type: NetworkType, low: int, high: int) -> int | None:
+    """The smallest id in ``low``-``high`` that no segment of ``network_type`` uses, or None
+    (a race is SegmentInUse at insert, as for VLANs)."""
+    query = (
+        sa.select(Segment.segmentation_id)
+        .where(
+            Segment.network_type == network_type.value,
+            Segment.segmentation_id.between(low, high),
+        )
+        .order_by(Segment.segmentation_id)
+    )
+    expected = low
+    for used in session.scalars(query):
+        if used is None or used < expected:
+            continue
+        if used > expected:
+            return expected
+        expected = used + 1
+    return expected if expected <= high else None
 
 
 def get_network(session: Session, network_id: str) -> Network | None:

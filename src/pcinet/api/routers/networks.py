@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from pcinet.api.deps import Ctl, Who
+from pcinet.api.deps import Ctl, PathText, QueryText, Who
+from pcinet.api.schemas import NetworkView, answers, errors
 from pcinet.service import networks
+from pcinet.service.inputs.networks import NetworkCreate
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -29,28 +31,30 @@ EXAMPLES = [
 ]
 
 
-@router.post("", status_code=201)
-def create(ctl: Ctl, who: Who, body: Annotated[Any, Body(examples=EXAMPLES)]) -> dict[str, Any]:
+@router.post("", **answers(201, NetworkView, 400, 401, 403, 409, 413, 503))
+def create(
+    ctl: Ctl, who: Who, body: Annotated[NetworkCreate, Body(examples=EXAMPLES)]
+) -> dict[str, Any]:
     return networks.create(ctl, who, body)
 
 
-@router.get("")
+@router.get("", **answers(200, list[NetworkView], 400, 401))
 def list_networks(
     ctl: Ctl,
     who: Who,
-    name: str | None = None,
+    name: QueryText = None,
     shared: bool | None = None,
-    project_id: str | None = None,
+    project_id: QueryText = None,
 ) -> list[dict[str, Any]]:
     return networks.list_networks(ctl, who, name=name, shared=shared, project_id=project_id)
 
 
-@router.get("/{network_id}")
-def get(network_id: str, ctl: Ctl, who: Who) -> dict[str, Any]:
+@router.get("/{network_id}", **answers(200, NetworkView, 400, 401, 404))
+def get(network_id: PathText, ctl: Ctl, who: Who) -> dict[str, Any]:
     return networks.get(ctl, who, network_id)
 
 
-@router.delete("/{network_id}", status_code=204)
-def delete(network_id: str, ctl: Ctl, who: Who) -> Response:
+@router.delete("/{network_id}", status_code=204, responses=errors(400, 401, 403, 404, 409))
+def delete(network_id: PathText, ctl: Ctl, who: Who) -> Response:
     networks.delete(ctl, who, network_id)
     return Response(status_code=204)

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from pcinet.api.deps import Ctl, Who
+from pcinet.api.deps import Ctl, PathText, QueryText, Who
+from pcinet.api.schemas import PortView, answers, errors
 from pcinet.service import ports
+from pcinet.service.inputs.ports import PortCreate, PortStatus
 
 router = APIRouter(prefix="/v1/ports", tags=["ports"])
 
@@ -21,42 +23,44 @@ EXAMPLE = {
 }
 
 
-@router.post("", status_code=201)
-def create(ctl: Ctl, who: Who, body: Annotated[Any, Body(examples=[EXAMPLE])]) -> dict[str, Any]:
+@router.post("", **answers(201, PortView, 400, 401, 403, 404, 409, 413))
+def create(
+    ctl: Ctl, who: Who, body: Annotated[PortCreate, Body(examples=[EXAMPLE])]
+) -> dict[str, Any]:
     return ports.create(ctl, who, body)
 
 
-@router.get("")
+@router.get("", **answers(200, list[PortView], 400, 401))
 def list_ports(
     *,
     ctl: Ctl,
     who: Who,
-    network_id: str | None = None,
-    device_id: str | None = None,
-    name: str | None = None,
-    status: str | None = None,
+    network_id: QueryText = None,
+    device_id: QueryText = None,
+    name: QueryText = None,
+    status: QueryText = None,
 ) -> list[dict[str, Any]]:
     return ports.list_ports(
         ctl, who, network_id=network_id, device_id=device_id, name=name, status=status
     )
 
 
-@router.get("/{port_id}")
-def get(port_id: str, ctl: Ctl, who: Who) -> dict[str, Any]:
+@router.get("/{port_id}", **answers(200, PortView, 400, 401, 404))
+def get(port_id: PathText, ctl: Ctl, who: Who) -> dict[str, Any]:
     return ports.get(ctl, who, port_id)
 
 
-@router.delete("/{port_id}", status_code=204)
-def delete(port_id: str, ctl: Ctl, who: Who) -> Response:
+@router.delete("/{port_id}", status_code=204, responses=errors(400, 401, 403, 404, 409))
+def delete(port_id: PathText, ctl: Ctl, who: Who) -> Response:
     ports.delete(ctl, who, port_id)
     return Response(status_code=204)
 
 
-@router.put("/{port_id}/status")
+@router.put("/{port_id}/status", **answers(200, PortView, 400, 401, 403, 404, 413))
 def set_status(
-    port_id: str,
+    port_id: PathText,
     ctl: Ctl,
     who: Who,
-    body: Annotated[Any, Body(examples=[{"status": "ACTIVE"}])],
+    body: Annotated[PortStatus, Body(examples=[{"status": "ACTIVE"}])],
 ) -> dict[str, Any]:
     return ports.set_status(ctl, who, port_id, body)
