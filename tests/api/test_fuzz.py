@@ -26,6 +26,7 @@ DOMAIN_RULES = [
     ("POST", "/v1/servers"),
     ("PUT", "/v1/hosts/{name}"),
     ("PUT", "/v1/pci/aliases"),
+    ("GET", "/v1/capacity"),  # a network name given to several networks; flavor rules
 ]
 
 

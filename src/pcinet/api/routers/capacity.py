@@ -5,26 +5,37 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from pcinet.api.deps import Ctl, Who
+from pcinet.api.schemas import errors
 from pcinet.service import capacity as service_capacity
 from pcinet.service.errors import InvalidRequest
+from pcinet.service.inputs.text import storable
 
 router = APIRouter(tags=["capacity"])
 
 
-@router.get("/v1/capacity")
+def storable_list(values: list[str] | None) -> list[str] | None:
+    return None if values is None else [storable(v) for v in values]
+
+
+@router.get("/v1/capacity", responses=errors(400, 401, 403, 404))
 def get_capacity(
     *,
     ctl: Ctl,
     who: Who,
-    network: Annotated[str, Query(description="Network id or name.")],
+    network: Annotated[
+        str, Query(description="Network id or name.", max_length=255), AfterValidator(storable)
+    ],
     vnic_type: str = "direct",
     ports: int = 1,
     vcpus: int = 1,
     memory_mb: int = 512,
     extra_spec: Annotated[
-        list[str] | None, Query(description="Flavor extra spec KEY=VALUE, repeated.")
+        list[str] | None,
+        Query(description="Flavor extra spec KEY=VALUE, repeated.", max_length=128),
+        AfterValidator(storable_list),
     ] = None,
     max_servers: int = service_capacity.DEFAULT_MAX_SERVERS,
 ) -> dict[str, Any]:

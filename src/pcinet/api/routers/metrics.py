@@ -10,12 +10,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from pcinet.api.deps import Ctl, Who
+from pcinet.api.schemas import errors
 from pcinet.service.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **errors(401, 403),
+    },
+)
 def get_metrics(ctl: Ctl, who: Who) -> Response:
     who.require("admin", "service", action="reading metrics")
     return Response(ctl.metrics.exposition(), media_type=CONTENT_TYPE)
