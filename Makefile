@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench bench-placement clean sysdeps
+.PHONY: demo test lint typecheck unit bench bench-placement bench-nova clean sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,4 +64,16 @@ bench-placement: $(STAMP)
 	  -- $(PLACEMENT) --database-url '{url}' --processes 2 --workers 2
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NOVA_VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# pcinet against Nova's own PCI code: Nova from PyPI in a virtualenv of its own (never a
+# dependency of pcinet); docs/benchmarks.md and docs/evidence.md show the results.
+NOVA_VENV := .venv-nova
+$(NOVA_VENV)/.installed:
+	test -x $(NOVA_VENV)/bin/python || $(PYTHON) -m venv $(NOVA_VENV)
+	$(NOVA_VENV)/bin/pip install --quiet --upgrade "pip>=23"
+	$(NOVA_VENV)/bin/pip install --quiet nova==34.0.0
+	touch $@
+
+bench-nova: $(STAMP) $(NOVA_VENV)/.installed
+	$(BIN)/pcinet bench nova --nova-python $(NOVA_VENV)/bin/python --hosts 1000 --hosts 10000 --json

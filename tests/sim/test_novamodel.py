@@ -6,7 +6,7 @@ from pcinet.core.host import Host, HostCell
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.scheduler import Snapshot, decide
 from pcinet.sim.novamodel import consume_requests, support_requests
-from pcinet.sim.requests import RequestBuilder
+from pcinet.sim.server_requests import RequestBuilder
 from pcinet.sim.state import CloudState
 from pcinet.sim.workload import PortSpec, Server
 

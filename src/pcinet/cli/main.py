@@ -15,6 +15,7 @@ from pcinet.cli.capacity import capacity_command
 from pcinet.cli.check import admin_app
 from pcinet.cli.hosts import host_app
 from pcinet.cli.networks import network_app
+from pcinet.cli.novabench import bench_nova_command
 from pcinet.cli.output import CONTEXT_SETTINGS
 from pcinet.cli.plan import devspec_app, plan_command
 from pcinet.cli.ports import port_app
@@ -54,6 +55,7 @@ def root(
 app.command("plan")(plan_command)
 app.add_typer(devspec_app, name="devspec")
 app.add_typer(bench_app, name="bench")
+bench_app.command("nova")(bench_nova_command)
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")

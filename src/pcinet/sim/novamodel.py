@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from pcinet.core.pci import DevType
 from pcinet.core.request import NumaPolicy
-from pcinet.sim.requests import PoolRequest
+from pcinet.sim.server_requests import PoolRequest
 from pcinet.sim.state import HostRuntime
 
 

@@ -42,7 +42,7 @@ from pcinet.core.host import Host
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.core.request import PciRequest
 from pcinet.sim.cloud import Cloud
-from pcinet.sim.requests import RequestBuilder
+from pcinet.sim.server_requests import RequestBuilder
 from pcinet.sim.workload import Workload
 
 DEFAULT_TIME_LIMIT_S = 300.0

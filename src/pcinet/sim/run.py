@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pcinet.sim.cloud import Cloud
 from pcinet.sim.metrics import RunResult, Series
-from pcinet.sim.requests import RequestBuilder
+from pcinet.sim.server_requests import RequestBuilder
 from pcinet.sim.strategies import Outcome, make_strategy
 from pcinet.sim.workload import FLAVORS, Workload
 

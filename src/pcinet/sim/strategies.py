@@ -27,7 +27,7 @@ from pcinet.core.pci import address_to_int
 from pcinet.core.request import RequestKind
 from pcinet.scheduler import SchedulerConfig, Snapshot, decide
 from pcinet.sim.novamodel import consume_requests, support_requests
-from pcinet.sim.requests import PoolRequest, ServerRequests, port_index
+from pcinet.sim.server_requests import PoolRequest, ServerRequests, port_index
 from pcinet.sim.state import CloudState, HostRuntime, physnet_of
 from pcinet.sim.workload import NETWORKS, Server
 

@@ -74,9 +74,14 @@ FLAVORS: dict[str, Flavor] = {
     "large": Flavor(8, 16384, {}),
     "numa": Flavor(4, 8192, {"hw:numa_nodes": "1", "hw:pci_numa_affinity_policy": "required"}),
     "gpu": Flavor(8, 32768, {"pci_passthrough:alias": "gpu:1"}),
+    "vf": Flavor(2, 4096, {"pci_passthrough:alias": "vf:1"}),
 }
 ALIASES: dict[str, Alias] = parse_aliases(
-    [{"name": "gpu", "vendor_id": "10de", "product_id": "20b5", "device_type": "type-PCI"}]
+    [
+        {"name": "gpu", "vendor_id": "10de", "product_id": "20b5", "device_type": "type-PCI"},
+        # any X710 VF, whatever its network: the flavor-pool request of 2014
+        {"name": "vf", "vendor_id": "8086", "product_id": "154c", "device_type": "type-VF"},
+    ]
 )
 # Where a generated port goes (weights), and which networks two-port servers use.
 NETWORK_WEIGHTS = {
