@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pcinet.sim import bruteforce
-from pcinet.sim.novabench import _pcinet_answer, answers, random_host, random_shape, timing
+from pcinet.sim.novaanswers import _pcinet_answer, answers, random_host, random_shape
+from pcinet.sim.novabench import timing
 from pcinet.sim.novamodel import support_requests
 from pcinet.sim.server_requests import RequestBuilder
 from pcinet.sim.state import CloudState

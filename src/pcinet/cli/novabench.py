@@ -37,7 +37,7 @@ def bench_nova_command(
     """Time Nova's PCI filter (PciDeviceStats.support_requests on every host) and pcinet's
     decision on the same generated clouds, and compare their answers with a brute force
     on small random hosts (false negatives, false positives)."""
-    from pcinet.sim.novabench import run_nova_bench
+    from pcinet.sim.novarun import run_nova_bench
 
     try:
         if not nova_python.exists():

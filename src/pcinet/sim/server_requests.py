@@ -68,7 +68,8 @@ def pool_requests(request: PlacementRequest, *, blind: bool = False) -> tuple[Po
     return tuple(out)
 
 
-def _build(flavor: str, ports: tuple[PortSpec, ...], nova: bool) -> PlacementRequest:
+def build_request(flavor: str, ports: tuple[PortSpec, ...], *, nova: bool) -> PlacementRequest:
+    """pcinet's request for a server (``nova``: its ports see only their first segment)."""
     nets: Mapping[str, Network] = NETWORKS
     pairs = [(p.port(), first_segment(nets[p.network]) if nova else nets[p.network]) for p in ports]
     return placement_request(FLAVORS[flavor], pairs, ALIASES)
@@ -84,10 +85,10 @@ class RequestBuilder:
         key = (server.flavor, server.ports)
         got = self._cache.get(key)
         if got is None:
-            pcinet = _build(server.flavor, server.ports, nova=False)
+            pcinet = build_request(server.flavor, server.ports, nova=False)
             got = ServerRequests(
                 pcinet=pcinet,
-                nova=pool_requests(_build(server.flavor, server.ports, nova=True)),
+                nova=pool_requests(build_request(server.flavor, server.ports, nova=True)),
                 blind=pool_requests(blind_request(pcinet), blind=True),
             )
             self._cache[key] = got
