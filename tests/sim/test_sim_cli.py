@@ -138,3 +138,33 @@ def test_a_trace_file_drives_the_simulation(tmp_path: Path) -> None:
     bad.write_text("{")
     code, out = run("--trace", str(bad), "--json")
     assert code == 2 and "--trace" in out["error"]["message"]
+
+
+def test_bench_nova_without_novas_virtualenv_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["bench", "nova", "--nova-python", str(tmp_path / "none" / "python"), "--json"]
+    )
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["field"] == "nova-python"
+
+
+def test_the_nova_report_plots_what_it_is_given(tmp_path: Path) -> None:
+    from pcinet.sim.report import write_nova_report
+
+    row = {"hosts": 10, "nova_ms_p50": 50.0, "pcinet_ms_p50": 0.2, "pcinet_ms_p99": 0.9}
+    answers = {
+        "pairs": 9,
+        "feasible": 5,
+        "nova_fn_first_segment": 2,
+        "nova_fn_greedy": 1,
+        "nova_false_positives": 1,
+        "pcinet_false_negatives": 0,
+        "pcinet_false_positives": 0,
+    }
+    written = write_nova_report(tmp_path / "r", {"timing": [row], "answers": answers})
+    assert sorted(p.name for p in written) == [
+        "bench-nova.json",
+        "nova-answers.png",
+        "nova-time.png",
+    ]
+    assert json.loads((tmp_path / "r" / "bench-nova.json").read_text())["answers"] == answers

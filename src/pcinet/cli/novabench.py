@@ -32,6 +32,10 @@ def bench_nova_command(
         int, typer.Option("--answer-hosts", min=1, max=100000, help="Small random hosts.")
     ] = 400,
     seed: Annotated[int, typer.Option("--seed")] = 1,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write nova-time.png, nova-answers.png, bench-nova.json."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Time Nova's PCI filter (PciDeviceStats.support_requests on every host) and pcinet's
@@ -55,6 +59,10 @@ def bench_nova_command(
             seed=seed,
             progress=None if as_json else lambda m: err_console.print(f"[dim]{m}...[/]"),
         )
+        if report is not None:
+            from pcinet.sim.report import write_nova_report
+
+            write_nova_report(report, result)
     except PcinetError as exc:
         fail(exc, as_json=as_json)
     if as_json:

@@ -160,6 +160,10 @@ def write_report(
             json.dumps({"meta": meta, "results": summaries, "optimal": optimal}, indent=2) + "\n"
         ).encode(),
     }
+    return _write(directory, files)
+
+
+def _write(directory: Path, files: dict[str, bytes]) -> list[Path]:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         written = []
@@ -174,3 +178,62 @@ def write_report(
             f"--report: cannot write into {directory}: {exc.strerror}", field="report"
         ) from None
     return written
+
+
+def nova_time_plot(timing: Sequence[dict[str, Any]]) -> bytes:
+    """Per-decision time, Nova's PCI filter against pcinet's decision, by cloud size."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    sizes = [f"{t['hosts']:,} hosts" for t in timing]
+    x = range(len(sizes))
+    series = [
+        ("Nova p50", "nova_ms_p50", "#ff7f0e", -0.3),
+        ("pcinet p50", "pcinet_ms_p50", "#98df8a", 0.0),
+        ("pcinet p99", "pcinet_ms_p99", "#2ca02c", 0.3),
+    ]
+    for label, key, color, dx in series:
+        values = [t[key] for t in timing]
+        bars = ax.bar([i + dx for i in x], values, 0.3, label=label, color=color)
+        ax.bar_label(bars, [f"{v:,.0f}" if v >= 100 else f"{v:.3g}" for v in values], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xticks(list(x), sizes)
+    ax.set_ylabel("ms per decision (wall)")
+    ax.set_title("Nova 34 PciDeviceStats filter vs pcinet decide")
+    ax.legend(fontsize=8, loc="center right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def nova_answers_plot(answers: dict[str, Any]) -> bytes:
+    """Wrong answers on the same (host, request) pairs, by kind."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    kinds = [
+        ("refused, first segment", answers["nova_fn_first_segment"], 0),
+        ("refused, greedy order", answers["nova_fn_greedy"], 0),
+        ("accepted, claim fails", answers["nova_false_positives"], 0),
+    ]
+    pcinet = [answers["pcinet_false_negatives"], 0, answers["pcinet_false_positives"]]
+    labels = [k for k, _, _ in kinds]
+    x = range(len(labels))
+    nova_bars = ax.bar(
+        [i - 0.2 for i in x], [n for _, n, _ in kinds], 0.4, label="Nova 34", color="#ff7f0e"
+    )
+    ours = ax.bar([i + 0.2 for i in x], pcinet, 0.4, label="pcinet", color="#2ca02c")
+    ax.bar_label(nova_bars, fontsize=8)
+    ax.bar_label(ours, fontsize=8)
+    ax.set_xticks(list(x), labels, fontsize=8)
+    ax.set_ylabel("host/request pairs")
+    ax.set_title(f"{answers['pairs']} pairs, {answers['feasible']} feasible (brute force)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def write_nova_report(directory: Path, result: dict[str, Any]) -> list[Path]:
+    if directory.exists() and not directory.is_dir():
+        raise InvalidInput(f"--report: {directory} exists and is not a directory", field="report")
+    files = {
+        "nova-time.png": nova_time_plot(result["timing"]),
+        "nova-answers.png": nova_answers_plot(result["answers"]),
+        "bench-nova.json": (json.dumps(result, indent=2) + "\n").encode(),
+    }
+    return _write(directory, files)
