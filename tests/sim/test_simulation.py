@@ -17,13 +17,15 @@ def untimed(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k not in TIMING}
 
 
-@pytest.fixture(scope="module", params=[3, 11])
+@pytest.fixture(
+    scope="module",
+    params=[(3, False), (11, False), (6, True)],
+    ids=["seed3", "seed11", "seed6-gpus"],
+)
 def runs(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]]:
-    setup = build(hosts=16, requests=700, seed=request.param)
-    out = {
-        s: simulate(setup.cloud, setup.workload, s, seed=request.param).summary()
-        for s in STRATEGIES
-    }
+    seed, gpus = request.param
+    setup = build(hosts=16, requests=700, seed=seed, gpus=gpus)
+    out = {s: simulate(setup.cloud, setup.workload, s, seed=seed).summary() for s in STRATEGIES}
     out["optimal"] = optimal_summary(setup, time_limit_s=60)
     return out
 

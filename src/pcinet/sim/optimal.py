@@ -68,8 +68,9 @@ def device_classes(host: Host) -> list[DeviceClass]:
         if dev.parent_address is not None:
             children.setdefault(dev.parent_address, []).append(dev)
     groups: dict[tuple[Any, ...], list[Any]] = {}
+    addresses = {d.address for d in host.devices}
     for dev in host.devices:
-        if dev.dev_type is DevType.VF and dev.parent_address in {d.address for d in host.devices}:
+        if dev.dev_type is DevType.VF and dev.parent_address in addresses:
             continue
         vfs = children.get(dev.address, [])
         vf = vfs[0] if vfs else None
