@@ -53,7 +53,7 @@ def root(tmp_path: Path) -> str:
 def test_json_lists_every_device_with_the_contract_keys(root: str) -> None:
     code, out, _ = run("--sysfs-root", root, "--json")
     assert code == 0
-    assert set(out) == {"devices", "problems"} and out["problems"] == []
+    assert set(out) == {"devices", "problems", "host"} and out["problems"] == []
     for device in out["devices"]:
         assert set(device) >= CONTRACT
     by = {d["address"]: d for d in out["devices"]}
@@ -162,3 +162,27 @@ def test_columns_and_formats(root: str) -> None:
     )
     assert result.exit_code == 0
     assert "ens5f0v0" in result.stdout.split()
+
+
+def test_host_resources_and_reserved_from_nova_conf_or_flags(root: str, tmp_path: Path) -> None:
+    nova = tmp_path / "nova.conf"
+    nova.write_text("[DEFAULT]\nreserved_host_cpus = 2\nreserved_host_memory_mb = 2048\n")
+    code, out, _ = run("--sysfs-root", root, "--nova-conf", str(nova), "--json")
+    assert code == 0
+    assert out["devices"] == []  # a nova.conf without device_spec selects nothing
+    assert out["host"] == {
+        "vcpus": 16,
+        "memory_mb": 65536,
+        "numa_cells": [{"id": 0, "vcpus": 16, "memory_mb": 65536, "socket": None}],
+        "reserved_host_cpus": 2,
+        "reserved_host_memory_mb": 2048,
+        "usable_vcpus": 14,
+        "usable_memory_mb": 63488,
+    }
+    code, out, _ = run(
+        "--sysfs-root", root, "--nova-conf", str(nova), "--reserved-host-cpus", "0", "--json"
+    )
+    assert (out["host"]["reserved_host_cpus"], out["host"]["usable_vcpus"]) == (0, 16)
+    code, out, _ = run("--sysfs-root", root, "--reserved-host-cpus", "17", "--json")
+    assert code == 2
+    assert "reserved_host_cpus: 17 is more than the host's 16 vCPUs" in out["error"]["message"]

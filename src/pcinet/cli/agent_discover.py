@@ -15,6 +15,7 @@ from pcinet.cli.output import err_console, fail
 from pcinet.cli.remote import JsonOption, output_of, show_rows
 from pcinet.core.errors import PcinetError
 from pcinet.inventory.agentconf import load_agent_config, select_devices
+from pcinet.inventory.resources import read_host_resources
 from pcinet.inventory.sysfs import DEFAULT_ROOT, Problem, discover
 
 SysfsRootOption = Annotated[
@@ -82,6 +83,14 @@ def discover_command(
     device_spec: DeviceSpecOption = None,
     nova_conf: NovaConfOption = None,
     sriov_agent_conf: SriovConfOption = None,
+    reserved_host_cpus: Annotated[
+        int | None,
+        typer.Option("--reserved-host-cpus", min=0, help="Else nova.conf's, else 0."),
+    ] = None,
+    reserved_host_memory_mb: Annotated[
+        int | None,
+        typer.Option("--reserved-host-memory-mb", min=0, help="Else nova.conf's, else 512."),
+    ] = None,
     fmt: FormatOption = None,
     columns: ColumnOption = None,
     as_json: JsonOption = False,
@@ -91,21 +100,44 @@ def discover_command(
 
     Unreadable sysfs entries are reported (on stderr, or as "problems" in JSON) and skipped,
     exit 0; invalid or disagreeing config files exit 2, naming the file, the option and the
-    device.
+    device. JSON also gives "host": the vCPUs, memory and NUMA cells found, what is
+    reserved for the host, and what the agent reports as usable.
     """
     out = output_of(fmt, columns, as_json)
     try:
         config = load_agent_config(
-            nova_conf=nova_conf, sriov_agent_conf=sriov_agent_conf, device_specs=device_spec or ()
+            nova_conf=nova_conf,
+            sriov_agent_conf=sriov_agent_conf,
+            device_specs=device_spec or (),
+            reserved_host_cpus=reserved_host_cpus,
+            reserved_host_memory_mb=reserved_host_memory_mb,
         )
         found = discover(sysfs_root)
         selected = select_devices(found, config)
+        resources = read_host_resources(sysfs_root)
+        usable = resources.usable(config.reserved)
     except PcinetError as exc:
         fail(exc, as_json=out.structured)
     devices: list[dict[str, Any]] = [{**s.device.to_dict(), "tags": dict(s.tags)} for s in selected]
+    problems = (*found.problems, *resources.problems)
     if out.structured and not out.columns:
-        dump({"devices": devices, "problems": [_problem(p) for p in found.problems]}, out.format)
+        host = {
+            "vcpus": resources.vcpus,
+            "memory_mb": resources.memory_mb,
+            "numa_cells": [
+                {"id": c.id, "vcpus": c.vcpus, "memory_mb": c.memory_mb, "socket": c.socket}
+                for c in resources.cells
+            ],
+            "reserved_host_cpus": config.reserved.vcpus,
+            "reserved_host_memory_mb": config.reserved.memory_mb,
+            "usable_vcpus": usable[0],
+            "usable_memory_mb": usable[1],
+        }
+        dump(
+            {"devices": devices, "problems": [_problem(p) for p in problems], "host": host},
+            out.format,
+        )
         return
     show_rows(devices, COLUMNS, _row, out=out, compact=True)
-    for p in found.problems:
+    for p in problems:
         err_console.print(f"[yellow]skipped[/] {escape(p.path)}: {escape(p.message)}")
