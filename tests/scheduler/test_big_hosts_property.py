@@ -42,7 +42,7 @@ def _device(
 
 @st.composite
 def big_hosts(draw: st.DrawFn) -> Host:
-    n_cells = draw(st.sampled_from([0, 1, 2, 4, 8, 8]))
+    n_cells = draw(st.sampled_from([0, 1, 2, 4, 5, 6, 8, 8]))
     cells = tuple(
         HostCell(
             i,
@@ -200,6 +200,7 @@ def test_the_generator_reaches_the_hard_cases() -> None:
     host, _ = _reaches(lambda c: contested(c) >= 6 and len(c[1].guest_cells) >= 2)
     assert len(host.devices) >= 6
     _reaches(lambda c: len(c[0].cells) == 8 and len(c[1].guest_cells) >= 4 and contested(c) >= 2)
+    _reaches(lambda c: len(c[1].guest_cells) == 8 and bool(c[1].pci))
     for policy in NumaPolicy:
         _reaches(
             lambda c, p=policy: (

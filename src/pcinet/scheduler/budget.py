@@ -46,17 +46,25 @@ class Budget:
         return max(0, self.limit - self.spent)
 
 
-@dataclass(slots=True)
 class DecisionBudget:
     """The pool of one decision (kept in its ``MatchCache``); None: no pool, each host has
-    its own budget only (``pcinet plan``, offline, whose job is a verdict for every host)."""
+    its own budget only (``pcinet plan``, offline, whose job is a verdict for every host).
+    Hosts are checked one after the other, so one ``Budget`` object serves them all."""
 
-    pool: int | None = DECISION_STEPS
+    __slots__ = ("_host", "pool")
+
+    def __init__(self, pool: int | None = DECISION_STEPS) -> None:
+        self.pool = pool
+        self._host = Budget()
 
     def for_host(self) -> Budget:
+        budget = self._host
+        budget.spent = 0
         if self.pool is None or FREE_STEPS + self.pool >= HOST_STEPS:
-            return Budget(HOST_STEPS)
-        return Budget(FREE_STEPS + self.pool, shared=True)
+            budget.limit, budget.shared = HOST_STEPS, False
+        else:
+            budget.limit, budget.shared = FREE_STEPS + self.pool, True
+        return budget
 
     def settle(self, budget: Budget) -> None:
         if self.pool is not None:

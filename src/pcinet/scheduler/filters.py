@@ -131,7 +131,7 @@ def check_host(state: HostState, req: PlacementRequest, cache: MatchCache) -> Ho
 def _fit(
     state: HostState, req: PlacementRequest, cache: MatchCache, budget: Budget
 ) -> HostFit | Rejection:
-    base = base_candidates(state, req.pci, cache.matches)
+    base = base_candidates(state, req.pci, cache.matches, located=bool(req.guest_cells))
     if not req.guest_cells:
         outcome = solve(problem_for(state, base, ()), budget)
         if isinstance(outcome, FitResult):

@@ -28,7 +28,7 @@ FRESH_PF_COST = 1
 Candidate = tuple[int, int | None, int | None, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Base:
     """The usable pools each request matches, whatever the cells; ``plain`` is the
     problem without a guest NUMA topology."""
@@ -61,12 +61,17 @@ class Base:
 
 
 def base_candidates(
-    state: HostState, requests: Sequence[PciRequest], matches: Callable[[int, DeviceSig], bool]
+    state: HostState,
+    requests: Sequence[PciRequest],
+    matches: Callable[[int, DeviceSig], bool],
+    *,
+    located: bool = True,
 ) -> Base:
-    """``matches(r, sig)``: request ``r`` matches devices of signature ``sig``."""
+    """``matches(r, sig)``: request ``r`` matches devices of signature ``sig``. Without
+    ``located`` (no guest NUMA topology) only ``plain`` is built: ``candidates`` is empty."""
     pools = state.pools
     usable = tuple(p.usable() for p in pools)
-    sockets = {c.id: c.socket for c in state.cells} if state.cells else {}
+    sockets = {c.id: c.socket for c in state.cells} if located and state.cells else {}
     out = []
     flat = []
     for r in range(len(requests)):
@@ -80,8 +85,9 @@ def base_candidates(
                 pf_i = state.pf_pool.get(pool.parent)
                 if pf_i is not None and not pools[pf_i].blocked:
                     fresh = FRESH_PF_COST
-            node = pool.sig.numa_node
-            cands.append((i, node, sockets.get(node) if node is not None else None, fresh))
+            if located:
+                node = pool.sig.numa_node
+                cands.append((i, node, sockets.get(node) if node is not None else None, fresh))
             pairs.append((i, fresh))
         out.append(tuple(cands))
         flat.append(tuple(pairs))
