@@ -92,6 +92,23 @@ def test_a_physnet_blind_scheduler_misplaces_boots_on_the_same_requests(
         assert example["vf_physnet"] not in example["needs"]
 
 
+def test_real_agents_programmed_every_vf_and_restored_the_released_ones(
+    demo: dict[str, Any],
+) -> None:
+    vfs = {(v["host"], v["address"]): v for v in demo["vfs"]}
+    assert demo["agent_applied"] == len(vfs) == len(demo["placements"])
+    for p in demo["placements"]:
+        vf = vfs[(p["host"], p["vf"])]  # as the host's agent reads it back
+        assert (vf["vlan"], vf["mac"], vf["port_id"]) == (p["vlan"], p["mac"], p["port_id"])
+        assert vf["trust"] is False and vf["spoofchk"] is True and vf["link_state"] == "enable"
+        assert p["server_status"] == "ACTIVE"
+    released = demo["released"]
+    assert released["restored"] is True
+    for vf in released["restored_to"]:
+        assert vf["port_id"] is None and vf["vlan"] == 0
+        assert vf["mac"].startswith("02:")  # the VF's own MAC from sysfs, not the port's
+
+
 def test_the_demo_is_fast(demo: dict[str, Any]) -> None:
     assert demo["elapsed_s"] < 30
     assert demo["_wall_s"] < 60

@@ -11,12 +11,17 @@ A VF exists once ``ensure`` created it (the agent does so for the VFs it discove
 fresh VF's settings or the ones given. ``fail`` (a reason) makes every later ``apply`` on
 that VF fail with that reason, as a device that refuses a setting would; ``fail(...,
 None)`` heals it. ``remove`` takes a VF away (``sriov_numvfs`` lowered).
+
+For crash tests, ``PCINET_FAKE_CRASH_AFTER=N`` in the environment makes the process kill
+itself with SIGKILL right after its N-th change: an agent dies in the middle of a pass, at
+a point the test chooses, with nothing cleaned up.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ from pcinet.core.vf import VfConfig, with_changes
 
 DIRECTORY = "fake-vfs"
 SUFFIX = ".jsonl"
+CRASH_ENV = "PCINET_FAKE_CRASH_AFTER"
 
 
 class FakeDriver:
@@ -37,6 +43,8 @@ class FakeDriver:
         self.root = Path(state_dir) / DIRECTORY
         self.root.mkdir(parents=True, exist_ok=True)
         self.applied = 0  # apply calls that changed something, for tests and the demo
+        crash = os.environ.get(CRASH_ENV)
+        self._kill_after = int(crash) if crash and crash.isdigit() else None
         self._seen: dict[str, tuple[tuple[int, int, int], dict[int, dict[str, Any]], int]] = {}
 
     def _log(self, pf: str) -> Path:
@@ -165,6 +173,8 @@ class FakeDriver:
         entries[vf.vf_index] = entry
         self._compact(vf.pf, entries, lines + 1)
         self.applied += 1
+        if self._kill_after is not None and self.applied >= self._kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self) -> None:
         pass

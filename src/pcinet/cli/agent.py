@@ -14,4 +14,4 @@ agent_app = new_app(
 )
 
 # The commands register themselves on agent_app when imported.
-from pcinet.cli import agent_discover, agent_vfs  # noqa: E402, F401
+from pcinet.cli import agent_discover, agent_run, agent_vfs  # noqa: E402, F401

@@ -1,11 +1,13 @@
 """``pcinet demo``: the seed scenario end to end on a real controller, in seconds.
 
 Starts a controller (uvicorn in a thread) on a fresh SQLite file in a temporary directory
-(or ``--database-url``), drives it over HTTP with ``pcinet.client`` only, prints where every
-port went (host, VF, physnet, VLAN, MAC) and how many of the same boots a physnet-blind
-scheduler would have sent to a VF that cannot reach the network. ``--json`` prints one JSON
-object instead. Exit 0 when every placed port is on its network's physnet, 1 otherwise (or
-when the controller fails).
+(or ``--database-url``) and a real host agent process per host (``pcinet agent run`` with
+the fake VF driver on a generated sysfs tree, ``pcinet.demo.agents``), drives the
+controller over HTTP with ``pcinet.client`` only, prints where every port went (host, VF,
+physnet, VLAN, MAC), the VFs as the agents programmed them, and how many of the same boots
+a physnet-blind scheduler would have sent to a VF that cannot reach the network.
+``--json`` prints one JSON object instead. Exit 0 when every placed port is on its
+network's physnet, 1 otherwise (or when the controller or an agent fails).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.panel import Panel
@@ -28,8 +31,12 @@ from pcinet.cli.remote import table
 from pcinet.client import Client, Json
 from pcinet.config import Settings
 from pcinet.core.errors import PcinetError
+from pcinet.demo.agents import DemoAgents
 from pcinet.demo.cloud import ADAPTERS, HOSTS, VFS_PER_PF, VLAN_RANGES, server_plans
 from pcinet.demo.scenario import DemoResult, run_scenario
+
+if TYPE_CHECKING:
+    from pcinet.service.controller import Controller
 
 
 def demo_command(
@@ -52,10 +59,13 @@ def demo_command(
 ) -> None:
     """Boot servers with SR-IOV ports on a real controller and show which host, VF, physnet
     and VLAN each port got; then what a physnet-blind scheduler would have done."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from pcinet.api.server import background  # the API stack, only when run
+    from pcinet.service.controller import Controller
 
     started = time.monotonic()
-    workdir = None if database_url else Path(tempfile.mkdtemp(prefix="pcinet-demo-"))
+    workdir = Path(tempfile.mkdtemp(prefix="pcinet-demo-"))
     url = database_url or f"sqlite:///{workdir}/pcinet.db"
     token = secrets.token_urlsafe(24)
     try:
@@ -64,25 +74,40 @@ def demo_command(
         with _progress(enabled=not as_json) as progress, ExitStack() as stack:
             task = progress.add_task("starting the controller", total=len(plans))
             try:
-                controller_url = stack.enter_context(background(settings))
-            except RuntimeError as exc:  # it did not start: say so, not a traceback
+                controller = Controller.start(settings)
+                stack.callback(controller.close)
+                controller_url = stack.enter_context(background(settings, controller=controller))
+            except (RuntimeError, SQLAlchemyError) as exc:  # did not start: say so
                 _controller_failed(exc, as_json=as_json)
             client = stack.enter_context(Client(controller_url, token))
+            progress.update(task, description="starting host agents")
+            tokens = {h: client.create_token("agents", "service", host=h)["token"] for h in HOSTS}
+            agents = DemoAgents(workdir, controller_url, tokens)
+            stack.callback(agents.stop)
+            agents.start()
 
             def step(name: str) -> None:
                 progress.update(task, description=f"booting {name}")
                 progress.advance(task)
 
-            result = run_scenario(client, plans, strategy=settings.scheduler_strategy, step=step)
+            result = run_scenario(
+                client,
+                agents,
+                plans,
+                strategy=settings.scheduler_strategy,
+                step=step,
+                host_order=partial(known_order, controller),
+            )
     except PcinetError as exc:
         fail(exc, as_json=as_json)
     finally:
-        if workdir is not None and not keep:
+        if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     elapsed = round(time.monotonic() - started, 2)
     out: Json = {
         "controller": controller_url,
         "database_url": url if keep or database_url else None,
+        "workdir": str(workdir) if keep else None,
         "admin_token": token if keep or database_url else None,
         "seed": seed,
         **result.to_dict(),
@@ -94,6 +119,13 @@ def demo_command(
         _render(result, out)
     if result.comparison.get("pcinet_misplaced"):
         raise typer.Exit(EXIT_NOT_FOUND)
+
+
+def known_order(controller: Controller) -> list[str]:
+    """The demo's hosts in the order the controller's scheduler knows them (the order their
+    agents first reported them): equal hosts are ranked in that order."""
+    known = controller.cache.snapshot.by_name
+    return sorted(HOSTS, key=lambda h: known.get(h, len(known)))
 
 
 def _controller_failed(exc: Exception, *, as_json: bool) -> NoReturn:
@@ -156,6 +188,26 @@ def _render(result: DemoResult, out: Json) -> None:
         + ", ".join(f"{h} {per_host.get(h, 0)}" for h in HOSTS)
         + f"; host agents programmed {result.agent_applied} VFs"
     )
+    vf_rows = [
+        (
+            v["host"],
+            v["address"],
+            f"{v['pf']} vf {v['vf_index']}",
+            v["vlan"],
+            v["mac"],
+            v["trust"],
+            v["spoofchk"],
+            v["link_state"],
+            v["port_id"][:8],
+        )
+        for v in result.vfs
+    ]
+    vf_columns = ("host", "VF", "PF", "VLAN", "MAC", "trust", "spoofchk", "link", "port")
+    console.print(
+        table(
+            "VFs as the host agents programmed them (read back)", vf_columns, vf_rows, compact=True
+        )
+    )
 
     for rejected in result.rejected:
         console.print(
@@ -168,8 +220,17 @@ def _render(result: DemoResult, out: Json) -> None:
     if result.released:
         rel = result.released
         state = "available again" if rel["available"] else "[red]still held[/]"
+        restored = (
+            "restored by the agent to "
+            + "; ".join(f"VLAN {v['vlan']} MAC {v['mac']}" for v in rel["restored_to"])
+            if rel["restored"]
+            else "[red]not restored[/]"
+        )
         vfs = ", ".join(rel["vfs"])
-        console.print(f"\ndeleted {rel['server']} on {rel['host']}: VF {vfs} {state}")
+        console.print(
+            f"\ndeleted {rel['server']} on {rel['host']}: VF {vfs} {state}, {restored}",
+            soft_wrap=True,
+        )
 
     _render_comparison(result.comparison, result.blind_examples)
     console.print(f"\ndone in {out['elapsed_s']:.2f} s")

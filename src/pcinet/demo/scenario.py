@@ -1,10 +1,11 @@
 """The seed scenario, driven against a running controller through ``pcinet.client`` only.
 
-``run_scenario`` registers the hosts, creates the networks, boots the planned servers
-(creating their ports first), plays the host agents (reads each host's desired VF state,
-reports it applied and the ports ACTIVE), deletes one server to show its VFs released, and
-replays the same boots with a physnet-blind scheduler on the hosts as the controller
-reported them (``pcinet.demo.blind``). It returns a JSON-able ``DemoResult``.
+``run_scenario`` waits for the real host agents (``pcinet.demo.agents``) to report their
+hosts, creates the networks, boots the planned servers (creating their ports first), waits
+for the agents to program the VFs (every server ACTIVE) and reads the VFs back from them,
+deletes one server and waits for its VFs to be restored, and replays the same boots with a
+physnet-blind scheduler on the hosts as the controller reported them
+(``pcinet.demo.blind``). It returns a JSON-able ``DemoResult``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pcinet.core.host import Host, HostCell
 from pcinet.core.network import PROVIDER_KEYS, Network
 from pcinet.core.pci import DeviceStatus, PciDevice
 from pcinet.core.port import Port
+from pcinet.demo.agents import DemoAgents
 from pcinet.demo.blind import Boot, Delete, Event, Replay, placement_request, replay
-from pcinet.demo.cloud import HOSTS, NETWORKS, ServerPlan, host_report, network_body
+from pcinet.demo.cloud import HOSTS, NETWORKS, ServerPlan, network_body
 from pcinet.scheduler import SchedulerConfig
 
 Step = Callable[[str], None]
@@ -36,7 +38,10 @@ class DemoResult:
       the physnet of the binding and the VF's own ``physical_network`` tag in the host's
       inventory, the VLAN, MAC and port status;
     - ``rejected``: the boots the controller refused, with its per-host reasons;
-    - ``released``: the server deleted at the end and whether its VFs are free again;
+    - ``vfs``: every VF the agents programmed, as their driver reads it back (host,
+      address, PF, VLAN, MAC, trust, spoofchk, link state, port);
+    - ``released``: the server deleted at the end, whether its VFs are free again and
+      whether the agent restored them (``restored``, and ``restored_to``: their settings);
     - ``comparison``: ``boots``, ``pcinet_placed``, ``pcinet_misplaced`` (ports on a VF
       whose tag is not their network's physnet: must be 0), ``blind_placed``,
       ``blind_misplaced`` (boots), ``blind_misplaced_ports``;
@@ -47,6 +52,7 @@ class DemoResult:
     networks: list[Json] = field(default_factory=list)
     placements: list[Json] = field(default_factory=list)
     rejected: list[Json] = field(default_factory=list)
+    vfs: list[Json] = field(default_factory=list)
     agent_applied: int = 0
     released: Json | None = None
     comparison: Json = field(default_factory=dict)
@@ -58,6 +64,7 @@ class DemoResult:
             "networks": self.networks,
             "placements": self.placements,
             "rejected": self.rejected,
+            "vfs": self.vfs,
             "agent_applied": self.agent_applied,
             "released": self.released,
             "comparison": self.comparison,
@@ -139,21 +146,6 @@ def vf_counts(host_view: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def play_agent(client: Client, host: str) -> int:
-    """What a host agent does after boots: for every VF the controller wants applied,
-    report it applied (at the desired generation) and its port ACTIVE. Returns how many."""
-    state = client.get_vf_state(host)
-    done = 0
-    for vf in state.get("vfs") or []:
-        if vf.get("action") != "apply" or vf.get("applied_generation") == vf.get("generation"):
-            continue
-        client.report_vf_state(host, str(vf["pci_address"]), int(vf["generation"]), "applied")
-        if vf.get("port_id"):
-            client.set_port_status(str(vf["port_id"]), "ACTIVE")
-        done += 1
-    return done
-
-
 def _no_step(_: str) -> None:
     return None
 
@@ -168,8 +160,17 @@ class _Booted:
 class Scenario:
     """One run of the scenario on one controller (fresh database, admin token)."""
 
-    def __init__(self, client: Client, *, strategy: str = "spread") -> None:
+    def __init__(
+        self,
+        client: Client,
+        agents: DemoAgents,
+        *,
+        strategy: str = "spread",
+        host_order: Callable[[], list[str]] | None = None,
+    ) -> None:
         self.client = client
+        self.agents = agents
+        self.host_order = host_order
         self.config = SchedulerConfig(strategy="pack" if strategy == "pack" else "spread")
         self.result = DemoResult()
         self.host_views: dict[str, Json] = {}
@@ -183,8 +184,10 @@ class Scenario:
         self.booted: dict[str, _Booted] = {}
 
     def register_hosts(self) -> None:
+        """The agents report their hosts (discovered in their sysfs trees, selected and
+        tagged by their nova.conf)."""
+        self.agents.wait_registered(self.client)
         for name in HOSTS:
-            self.client.put_host(name, host_report())
             view = self.client.get_host(name)
             self.host_views[name] = view
             self.result.hosts.append(
@@ -242,11 +245,23 @@ class Scenario:
             return
         self.booted[plan.name] = _Booted(plan, port_ids, view)
 
-    def play_agents(self) -> None:
-        """The host agents program the VFs; re-read the servers (now ACTIVE)."""
-        self.result.agent_applied = sum(play_agent(self.client, name) for name in HOSTS)
+    def wait_for_agents(self) -> None:
+        """The host agents program the VFs: wait for every server to be ACTIVE, then read
+        the VFs back from the agents."""
+        ids = {str(b.view["id"]) for b in self.booted.values()}
+
+        def active() -> bool:
+            servers = self.client.list_servers()
+            return all(s["status"] == "ACTIVE" for s in servers if s["id"] in ids)
+
+        self.agents.wait("program every VF (servers ACTIVE)", active)
         for booted in self.booted.values():
             booted.view = self.client.get_server(str(booted.view["id"]))
+        for host in HOSTS:
+            for vf in self.agents.vf_table(host):
+                if vf["port_id"]:
+                    self.result.vfs.append({"host": host, **vf})
+        self.result.agent_applied = len(self.result.vfs)
 
     def record_placements(self) -> None:
         for booted in self.booted.values():
@@ -277,14 +292,22 @@ class Scenario:
                 )
 
     def release_first(self) -> None:
-        """Delete the first booted server and check its VFs are available again."""
+        """Delete the first booted server; wait for its agent to restore its VFs; check they
+        are available again."""
         if not self.booted:
             return
         name, booted = next(iter(self.booted.items()))
         host = str(booted.view["host"])
+        vfs = [str(p.get("pci_slot")) for p in booted.view.get("ports") or []]
         self.client.delete_server(str(booted.view["id"]))
         self.events.append(Delete(name))
-        vfs = [str(p.get("pci_slot")) for p in booted.view.get("ports") or []]
+
+        def restored() -> bool:
+            table = {v["address"]: v for v in self.agents.vf_table(host)}
+            return all(a in table and table[a]["port_id"] is None for a in vfs)
+
+        self.agents.wait(f"restore the VFs of {name}", restored)
+        table = {v["address"]: v for v in self.agents.vf_table(host)}
         after = self.client.get_host(host)
         status = {d.get("address"): d.get("status") for d in after.get("devices") or []}
         self.result.released = {
@@ -292,6 +315,8 @@ class Scenario:
             "host": host,
             "vfs": vfs,
             "available": all(status.get(a) == DeviceStatus.AVAILABLE.value for a in vfs),
+            "restored": all(table[a]["vlan"] == 0 and not table[a]["trust"] for a in vfs),
+            "restored_to": [table[a] for a in vfs],
         }
 
     def compare(self) -> None:
@@ -300,7 +325,8 @@ class Scenario:
         schedules them. The aware replay lands every boot where the controller did
         (``aware_replay_matches``): the blind replay differs from the controller only in
         ignoring physnets."""
-        cloud = [host_from_view(self.host_views[name]) for name in HOSTS]
+        order = self.host_order() if self.host_order is not None else list(HOSTS)
+        cloud = [host_from_view(self.host_views[name]) for name in order]
         blind = replay(cloud, self.events, blind=True, config=self.config)
         aware = replay(cloud, self.events, blind=False, config=self.config)
         misplaced_servers = {
@@ -356,20 +382,24 @@ class Scenario:
 
 def run_scenario(
     client: Client,
+    agents: DemoAgents,
     plans: list[ServerPlan],
     *,
     strategy: str = "spread",
     step: Step = _no_step,
+    host_order: Callable[[], list[str]] | None = None,
 ) -> DemoResult:
-    """Play the scenario with ``plans`` on the controller behind ``client``; ``step`` is
-    called with the server's name before each boot (for a progress bar)."""
-    scenario = Scenario(client, strategy=strategy)
+    """Play the scenario with ``plans`` on the controller behind ``client``, whose hosts
+    are run by ``agents``; ``step`` is called with the server's name before each boot (for
+    a progress bar). ``host_order`` gives the hosts in the order the controller knows them
+    (equal hosts rank in that order), for the replay."""
+    scenario = Scenario(client, agents, strategy=strategy, host_order=host_order)
     scenario.register_hosts()
     scenario.create_networks()
     for plan in plans:
         step(plan.name)
         scenario.boot(plan)
-    scenario.play_agents()
+    scenario.wait_for_agents()
     scenario.record_placements()
     scenario.release_first()
     scenario.compare()
