@@ -20,6 +20,7 @@ from pcinet.api.routers import quotas as quota_routes
 from pcinet.api.routers import tokens as token_routes
 from pcinet.config import Settings
 from pcinet.service.controller import Controller, settle_heap
+from pcinet.ui import routes as ui_routes
 
 
 def create_app(
@@ -55,4 +56,5 @@ def create_app(
         app.include_router(module.router)
     app.include_router(token_routes.router)
     app.include_router(quota_routes.router)
+    app.include_router(ui_routes.router)
     return app

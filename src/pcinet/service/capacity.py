@@ -1,21 +1,27 @@
-"""``GET /v1/capacity``: how many more servers of one shape fit on today's state, per host
-and in total, computed without changing anything (``scheduler.capacity``).
+"""What the scheduler would do, asked without claiming anything: ``GET /v1/capacity`` (how
+many more servers of one shape fit, per host and in total) and the dashboard's "Why not?"
+(where one server would go, and every host's reason), on the live snapshot.
 
-The shape: a flavor (vCPUs, memory, extra specs) and ``ports`` ports of one vnic type on
-one network. Each answer walks the scheduler once per server that fits, so it is bounded:
-``max_servers`` (default ``DEFAULT_MAX_SERVERS``, at most ``MAX_SERVERS``); when more fit,
-the answer is the error ``capacity_limit_exceeded`` (400), never a silent cap.
+The shape: a flavor (vCPUs, memory, extra specs) and ports, each a vnic type on a network.
+Both run the real scheduler on a private copy of the controller's snapshot
+(``scheduler.capacity``). A capacity answer walks the scheduler once per server that fits,
+so it is bounded: ``max_servers`` (default ``DEFAULT_MAX_SERVERS``, at most
+``MAX_SERVERS``); when more fit, the answer is the error ``capacity_limit_exceeded`` (400),
+never a silent cap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_aliases
 from pcinet.core.flavor import Flavor, flavor_requirements
+from pcinet.core.network import Network as CoreNetwork
 from pcinet.core.port import Port, VnicType, server_requests
-from pcinet.scheduler import PlacementRequest
+from pcinet.scheduler import PlacementRequest, decide
 from pcinet.scheduler.capacity import MAX_SERVERS, count
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
@@ -27,6 +33,8 @@ from pcinet.store.models import Network
 VNIC_TYPES = (VnicType.DIRECT, VnicType.DIRECT_PHYSICAL, VnicType.MACVTAP)
 MAX_PORTS = 16
 DEFAULT_MAX_SERVERS = 1000
+
+PortShape = tuple[str, str]  # network id or name, vnic type
 
 
 def capacity(
@@ -42,37 +50,19 @@ def capacity(
     max_servers: int = DEFAULT_MAX_SERVERS,
 ) -> dict[str, Any]:
     """``{"total": N, "hosts": [{"host", "fits", "limited_by"}]}`` for the shape."""
-    caller.require("admin", "member", action="asking for capacity")
-    if vnic_type not in VNIC_TYPES:
-        allowed = ", ".join(VNIC_TYPES)
-        raise InvalidRequest(f"vnic_type: {vnic_type!r} is not one of {allowed}", field="vnic_type")
     if not 1 <= ports <= MAX_PORTS:
         raise InvalidRequest(f"ports: {ports} is not in 1..{MAX_PORTS}", field="ports")
     if not 1 <= max_servers <= MAX_SERVERS:
         raise InvalidRequest(
             f"max_servers: {max_servers} is not in 1..{MAX_SERVERS}", field="max_servers"
         )
-    flavor = Flavor.from_dict(
-        {"vcpus": vcpus, "memory_mb": memory_mb, "extra_specs": dict(extra_specs or {})}
-    )
-    with ctl.unit(readonly=True) as session:
-        row = _network(session, caller, network)
-        net = store_networks.core_network(
-            row, store_networks.segments_of(session, [row.id])[row.id]
-        )
-        with_aliases = ALIAS_EXTRA_SPEC in flavor.extra_specs
-        aliases = parse_aliases(list_aliases(session)) if with_aliases else {}
-    reqs = flavor_requirements(flavor, aliases)
-    port = Port(network=net.name, vnic_type=VnicType(vnic_type))
-    ctl.cache.maybe_refresh()
-    pci = server_requests(
-        reqs.alias_requests,
-        [(port, net)] * ports,
-        numa_policy=reqs.pci_numa_policy,
-        servable_physnets=ctl.cache.servable_physnets(),
-    )
-    request = PlacementRequest(
-        vcpus=reqs.vcpus, memory_mb=reqs.memory_mb, pci=pci, guest_cells=reqs.guest_cells
+    request = shape_request(
+        ctl,
+        caller,
+        [(network, vnic_type)] * ports,
+        vcpus=vcpus,
+        memory_mb=memory_mb,
+        extra_specs=extra_specs,
     )
     snapshot = ctl.cache.private_snapshot()
     answer = count(
@@ -81,7 +71,91 @@ def capacity(
     return answer.to_dict()
 
 
-def _network(session: Any, caller: Caller, key: str) -> Network:
+def why_not(
+    ctl: Controller,
+    caller: Caller,
+    ports: Sequence[PortShape],
+    *,
+    vcpus: int = 1,
+    memory_mb: int = 512,
+    extra_specs: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Where a server of the shape would go now (the decision its boot would make, with
+    the controller's next seed) and every host's verdict (an exhaustive decision):
+    ``{"host": NAME | None, "devices": [[ADDRESS, ...], ...], "hosts": [{"host", "fits",
+    "score", "reason"}]}``. Nothing is claimed."""
+    if len(ports) > MAX_PORTS:
+        raise InvalidRequest(f"ports: more than {MAX_PORTS}", field="ports")
+    request = shape_request(
+        ctl, caller, ports, vcpus=vcpus, memory_mb=memory_mb, extra_specs=extra_specs
+    )
+    snapshot = ctl.cache.private_snapshot()
+    config = ctl.cache.config
+    online = decide(snapshot, request, config=config, seed=ctl.peek_seed())
+    every = decide(snapshot, request, config=config, seed=ctl.peek_seed(), exhaustive=True)
+    scores = dict(every.feasible)
+    names = sorted({*scores, *every.rejected})
+    placement = online.placement
+    return {
+        "host": placement.host if placement else None,
+        "devices": [list(group) for group in placement.devices] if placement else [],
+        "hosts": [
+            {
+                "host": name,
+                "fits": name in scores,
+                "score": scores.get(name),
+                "reason": every.rejected.get(name),
+            }
+            for name in names
+        ],
+    }
+
+
+def shape_request(
+    ctl: Controller,
+    caller: Caller,
+    ports: Sequence[PortShape],
+    *,
+    vcpus: int,
+    memory_mb: int,
+    extra_specs: Mapping[str, str] | None,
+) -> PlacementRequest:
+    """The scheduler's request for a flavor and ports (network, vnic type), as a boot of
+    that server would build it."""
+    caller.require("admin", "member", action="asking the scheduler")
+    for _, vnic_type in ports:
+        if vnic_type not in VNIC_TYPES:
+            allowed = ", ".join(VNIC_TYPES)
+            raise InvalidRequest(
+                f"vnic_type: {vnic_type!r} is not one of {allowed}", field="vnic_type"
+            )
+    flavor = Flavor.from_dict(
+        {"vcpus": vcpus, "memory_mb": memory_mb, "extra_specs": dict(extra_specs or {})}
+    )
+    with ctl.unit(readonly=True) as session:
+        nets: dict[str, CoreNetwork] = {}
+        for network, _ in ports:
+            if network not in nets:
+                row = _network(session, caller, network)
+                segments = store_networks.segments_of(session, [row.id])[row.id]
+                nets[network] = store_networks.core_network(row, segments)
+        with_aliases = ALIAS_EXTRA_SPEC in flavor.extra_specs
+        aliases = parse_aliases(list_aliases(session)) if with_aliases else {}
+    reqs = flavor_requirements(flavor, aliases)
+    ctl.cache.maybe_refresh()
+    pairs = [(Port(network=nets[n].name, vnic_type=VnicType(v)), nets[n]) for n, v in ports]
+    pci = server_requests(
+        reqs.alias_requests,
+        pairs,
+        numa_policy=reqs.pci_numa_policy,
+        servable_physnets=ctl.cache.servable_physnets(),
+    )
+    return PlacementRequest(
+        vcpus=reqs.vcpus, memory_mb=reqs.memory_mb, pci=pci, guest_cells=reqs.guest_cells
+    )
+
+
+def _network(session: Session, caller: Caller, key: str) -> Network:
     """The network with id ``key``, else the one named ``key``, that the caller sees."""
 
     def visible(row: Network) -> bool:
