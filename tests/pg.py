@@ -107,7 +107,10 @@ class PgServer:
             check=True,
             capture_output=True,
         )
-        with self.log.open("wb") as log:
+        self._launch()
+
+    def _launch(self) -> None:
+        with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
                 self._cmd(
                     str(self.bindir / "postgres"),
@@ -132,6 +135,29 @@ class PgServer:
                 stderr=subprocess.STDOUT,
             )
         self._wait_ready()
+
+    def halt(self) -> None:
+        """Stop the server (``-m fast``: sessions are cut, what was committed is kept, as
+        ``synchronous_commit=off`` would not survive ``immediate``), keeping its data: the
+        database going away under its clients. ``resume`` starts it again."""
+        self._pg_ctl_stop("fast")
+
+    def resume(self) -> None:
+        self._launch()
+
+    def _pg_ctl_stop(self, mode: str = "immediate") -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            subprocess.run(
+                self._cmd(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", mode),
+                check=False,
+                capture_output=True,
+            )
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -162,19 +188,6 @@ class PgServer:
             conn.execute(sql.encode())
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            subprocess.run(
-                self._cmd(
-                    str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", "immediate"
-                ),
-                check=False,
-                capture_output=True,
-            )
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
+        self._pg_ctl_stop()
         with contextlib.suppress(OSError):
             shutil.rmtree(self.root)

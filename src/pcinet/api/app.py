@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pcinet import __version__
-from pcinet.api import errors
+from pcinet.api import dbdown, errors
 from pcinet.api.guard import Guard
 from pcinet.api.routers import capacity, hosts, metrics, misc, networks, ports, servers
 from pcinet.api.routers import quotas as quota_routes
@@ -52,6 +52,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(Guard)
+    dbdown.install(app)
     for module in (hosts, networks, ports, servers, misc, capacity, metrics):
         app.include_router(module.router)
     app.include_router(token_routes.router)
