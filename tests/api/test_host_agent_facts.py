@@ -136,3 +136,6 @@ def test_the_vf_state_feed_gives_the_pf_netdev_and_vf_index_reported(
     reported = api.devices("cn1")[slot]
     assert (row["pf"], row["vf_index"]) == ("ens6f1", reported["vf_index"])
     assert row["vf_index"] in (0, 1)
+    # Neutron's binding:profile of a VF port carries its index on the PF (vf_num), as Nova
+    # fills it in
+    assert server["ports"][0]["binding:profile"]["vf_num"] == reported["vf_index"]

@@ -309,7 +309,9 @@ def _commit(
             continue
         index = int(pci.source)
         port, device = plan.ports[index], res.devices[r][0]
-        binding = bind_port(plan.core_ports[index], plan.networks[index], device)
+        binding = bind_port(
+            plan.core_ports[index], plan.networks[index], device, vf_num=device.vf_index
+        )
         seg = binding.segment
         attached[index] = {
             "binding_host_id": res.host,
