@@ -1,10 +1,11 @@
 """The controller's Prometheus metrics (``GET /metrics``, text format 0.0.4).
 
 Device gauges come from the scheduler's in-memory snapshot at scrape time (one walk over
-its pools under the cache's lock: no database read); VLANs used and port states from two
-``GROUP BY`` queries, re-read at most every ``DB_GAUGES_TTL_S`` seconds, so a scrape never
-scans a table more often than that. Counters and histograms count what this process did
-(each replica has its own; sum them in PromQL).
+its pools under the cache's lock, the families built after it: no database read); VLANs
+used and port states from two ``GROUP BY`` queries, re-read at most every
+``DB_GAUGES_TTL_S`` seconds, so a scrape never scans a table more often than that.
+Counters and histograms count what this process did (each replica has its own; sum them
+in PromQL).
 
 Series (label names follow Prometheus' conventions: lower snake case, no ``_total`` on
 gauges, units in the name):
@@ -44,11 +45,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from pcinet.scheduler import Snapshot
-from pcinet.service.usage import NO_PHYSNET, usage
+from pcinet.service.usage import NO_PHYSNET, HostUsage, usage
 from pcinet.store.models import Port, Segment
 
 DbGauges = tuple[dict[str, int], dict[tuple[str, str], int]]  # VLANs per physnet, ports
-SnapshotReader = Callable[[Callable[[Snapshot], list[Metric]]], list[Metric]]
+SnapshotReader = Callable[[Callable[[Snapshot], list[HostUsage]]], list[HostUsage]]
 # No ``*_created`` series beside each counter (process-wide in prometheus-client): the
 # text format has no use for them, and they double the series of every counter.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -119,8 +120,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def snapshot_families(snapshot: Snapshot) -> list[Metric]:
-    """The device and host gauges of ``snapshot`` (``service.usage``)."""
+def usage_families(usage_rows: list[HostUsage]) -> list[Metric]:
+    """The device and host gauges of the snapshot's usage (``service.usage``), built
+    outside the cache's lock."""
     vfs = GaugeMetricFamily(
         "pcinet_vfs", "VFs per PF by state.", labels=["host", "pf", "physnet", "state"]
     )
@@ -129,7 +131,7 @@ def snapshot_families(snapshot: Snapshot) -> list[Metric]:
     )
     hosts = GaugeMetricFamily("pcinet_hosts", "Compute hosts by state.", labels=["state"])
     host_states = {"enabled": 0, "disabled": 0, "down": 0}
-    for host in usage(snapshot):
+    for host in usage_rows:
         host_states["disabled" if host.disabled else "down" if host.down else "enabled"] += 1
         for (pf, physnet), counts in sorted(host.vfs.items()):
             for state in STATES:
@@ -187,7 +189,7 @@ class _StateCollector(Collector):
             return data
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._read_snapshot(snapshot_families)
+        yield from usage_families(self._read_snapshot(usage))
         vlans, ports = self._db_gauges()
         vlan_family = GaugeMetricFamily(
             "pcinet_vlans_used", "VLAN ids held by segments per physnet.", labels=["physnet"]
