@@ -19,8 +19,8 @@ bound) is a true upper bound of every strategy on the same cloud and workload:
   the same time as an arrival free capacity first, as in the simulation.
 
 - **Servers may be placed in part**: the model is solved as a linear program (its LP
-  relaxation), whose optimum bounds the integer one; on small runs the integer optimum
-  was within 0.2% of it.
+  relaxation), whose optimum bounds the integer one (on 20 hosts and 1,000 arrivals,
+  seed 1, the integer optimum was 923 against the LP's 923.5).
 
 The loads are continuous variables that accumulate arrival by arrival (``L_k = L_(k-1)
 + arrivals - departures``, ``L_k <= capacity``), so the model grows linearly with the
