@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -12,12 +12,10 @@ from rich.table import Table
 
 from pcinet.cli.output import console, err_console, fail, print_json
 from pcinet.core.errors import InvalidInput, PcinetError
-from pcinet.sim.compare import ALL_STRATEGIES, MAX_HOSTS, Setup, build, optimal_summary
-from pcinet.sim.metrics import RunResult
-from pcinet.sim.optimal import DEFAULT_TIME_LIMIT_S, OptimumNotFound
-from pcinet.sim.report import write_report
-from pcinet.sim.run import simulate
-from pcinet.sim.workload import MAX_SERVERS
+from pcinet.sim.limits import ALL_STRATEGIES, DEFAULT_TIME_LIMIT_S, MAX_HOSTS, MAX_SERVERS
+
+if TYPE_CHECKING:
+    from pcinet.sim.compare import Setup
 
 
 def sim_command(
@@ -51,6 +49,9 @@ def sim_command(
 ) -> None:
     """Simulate placements on a generated cloud: the physnet-blind 2014 behaviour, Nova's
     semantics, pcinet's scheduler, and an offline upper bound, on the same arrivals."""
+    from pcinet.sim.compare import build
+    from pcinet.sim.optimal import OptimumNotFound
+
     try:
         if not compare and strategy not in ALL_STRATEGIES:
             raise InvalidInput(
@@ -78,6 +79,9 @@ def sim_command(
 
 
 def _one(setup: Setup, strategy: str, time_limit: float) -> dict[str, Any]:
+    from pcinet.sim.compare import optimal_summary
+    from pcinet.sim.run import simulate
+
     if strategy == "optimal":
         return optimal_summary(setup, time_limit_s=time_limit)
     seed = setup.meta["seed"]
@@ -87,6 +91,11 @@ def _one(setup: Setup, strategy: str, time_limit: float) -> dict[str, Any]:
 def _compare(
     setup: Setup, report: Path | None, time_limit: float, *, show: bool
 ) -> list[dict[str, Any]]:
+    from pcinet.sim.compare import optimal_summary
+    from pcinet.sim.metrics import RunResult
+    from pcinet.sim.report import write_report
+    from pcinet.sim.run import simulate
+
     results: list[RunResult] = []
     total = len(setup.workload.servers)
     with Progress(console=err_console, transient=True, disable=not show) as bar:

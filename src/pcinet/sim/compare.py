@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pcinet.sim.cloud import Cloud, generate_cloud
-from pcinet.sim.optimal import DEFAULT_TIME_LIMIT_S, upper_bound
+from pcinet.sim.limits import DEFAULT_TIME_LIMIT_S
+from pcinet.sim.optimal import upper_bound
 from pcinet.sim.workload import Workload, capacity, generate_workload, load_trace
-
-ALL_STRATEGIES = ("physnet-blind", "nova", "network-aware", "optimal")
-MAX_HOSTS = 20_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,10 +42,9 @@ from pcinet.core.host import Host
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.core.request import PciRequest
 from pcinet.sim.cloud import Cloud
+from pcinet.sim.limits import DEFAULT_TIME_LIMIT_S
 from pcinet.sim.server_requests import RequestBuilder
 from pcinet.sim.workload import Workload
-
-DEFAULT_TIME_LIMIT_S = 300.0
 
 
 class OptimumNotFound(RuntimeError):

@@ -28,6 +28,7 @@ from pcinet.core.errors import InvalidInput
 from pcinet.core.flavor import Flavor
 from pcinet.core.network import Network
 from pcinet.core.port import Port, VnicType
+from pcinet.sim.limits import MAX_SERVERS
 
 VNIC_TYPES = ("direct", "direct-physical", "macvtap")
 
@@ -96,7 +97,6 @@ NETWORK_WEIGHTS = {
 # Means of the generated mix, for sizing lifetimes.
 PORTS_PER_SERVER = 1.25
 VCPUS_PER_SERVER = 5.0
-MAX_SERVERS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
