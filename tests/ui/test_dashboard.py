@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from pcinet.client import Client
 from pcinet.demo.cloud import host_report
@@ -171,6 +172,10 @@ def test_why_not_shows_every_hosts_reason(browser: webdriver.Chrome, url: str) -
     memory.clear()
     memory.send_keys("999999")
     browser.find_element(By.ID, "ask").click()
+    # the answer replaces the page: wait for it rather than read the previous verdict
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: "No host fits" in b.find_element(By.ID, "verdict").text
+    )
     assert "No host fits" in browser.find_element(By.ID, "verdict").text
     texts = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#reasons tbody tr")]
     assert any(t.startswith("cn1") and "memory" in t for t in texts)
