@@ -11,6 +11,7 @@ schema-valid input; everywhere else it is a failure."""
 from __future__ import annotations
 
 import collections
+import os
 from typing import Any
 
 import schemathesis
@@ -18,7 +19,8 @@ from schemathesis.engine import events
 
 from tests.api.conftest import Api, Start, host_report
 
-MAX_EXAMPLES = 20
+# A longer run: PCINET_FUZZ_EXAMPLES=200 pytest tests/api/test_fuzz.py -s
+MAX_EXAMPLES = int(os.environ.get("PCINET_FUZZ_EXAMPLES", "20"))
 SEED = 9
 DOMAIN_RULES = [
     ("POST", "/v1/networks"),
@@ -92,5 +94,6 @@ def test_schemathesis_finds_no_5xx_and_no_conformance_failure(start: Start) -> N
         for path, item in schema.raw_schema["paths"].items()
         for method in item
     }
+    print(f"\nfuzz: {sum(cases.values())} cases, {len(operations)} operations")
     assert operations <= set(cases), sorted(operations - set(cases))
     assert sum(cases.values()) >= 20 * len(operations), cases

@@ -218,3 +218,29 @@ def test_a_vxlan_network_without_segmentation_id_gets_a_vni(api: Api) -> None:
     assert third["provider:segmentation_id"] == 3
     geneve = api.network("g1", **{"provider:network_type": "geneve"})
     assert geneve["provider:segmentation_id"] == 1
+
+
+def test_a_body_that_is_not_utf8_is_400_invalid_request(api: Api) -> None:
+    response = api.http.post(
+        "/v1/networks",
+        content=b'{"name": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    err = error(response, 400, "invalid_request")
+    assert "JSON" in err["message"]
+    assert expect(api.get("/v1/networks"), 200) == []
+
+
+def test_a_chunked_body_over_the_limit_is_413(api: Api) -> None:
+    def chunks() -> Any:
+        yield b'{"name": "n", "pad": "'
+        for _ in range(80):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = api.http.post(
+        "/v1/networks", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    error(response, 413, "request_too_large")
+    assert expect(api.get("/v1/networks"), 200) == []
