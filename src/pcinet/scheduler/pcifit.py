@@ -24,6 +24,7 @@ flow charges its work to a ``Budget``, so no input makes the search unbounded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pcinet.scheduler.budget import Budget
@@ -35,9 +36,9 @@ class FitProblem:
 
     counts: tuple[int, ...]
     candidates: tuple[tuple[tuple[int, int], ...], ...]
-    usable: tuple[int, ...]  # per pool
-    pool_parent: tuple[int | None, ...]  # PF address of a VF pool
-    pool_pf: tuple[int | None, ...]  # own address of a PF pool
+    usable: Sequence[int]  # per pool
+    pool_parent: Sequence[int | None]  # PF address of a VF pool
+    pool_pf: Sequence[int | None]  # own address of a PF pool
     # True when the costs must be minimised exactly (NUMA locality under ``preferred``);
     # otherwise they only break ties and the first feasible PF choice is kept.
     exact_cost: bool = False

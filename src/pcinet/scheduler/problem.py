@@ -70,7 +70,7 @@ def base_candidates(
     """``matches(r, sig)``: request ``r`` matches devices of signature ``sig``. Without
     ``located`` (no guest NUMA topology) only ``plain`` is built: ``candidates`` is empty."""
     pools = state.pools
-    usable = tuple(p.usable() for p in pools)
+    usable = [p.usable() for p in pools]
     sockets = {c.id: c.socket for c in state.cells} if located and state.cells else {}
     out = []
     flat = []
@@ -95,8 +95,8 @@ def base_candidates(
         counts=tuple(p.count for p in requests),
         candidates=tuple(flat),
         usable=usable,
-        pool_parent=tuple(p.parent for p in pools),
-        pool_pf=tuple(p.pf for p in pools),
+        pool_parent=[p.parent for p in pools],
+        pool_pf=[p.pf for p in pools],
     )
     return Base(tuple(requests), tuple(out), plain)
 
