@@ -219,9 +219,9 @@ def explain_numa(
     where = f"any {k} host NUMA cell{'s' if k > 1 else ''} the guest's cells fit on"
     policies = ", ".join(sorted({p.numa_policy.value for p in req.pci}))
     for r, pci in enumerate(req.pci):
-        single = base.only(r)
-        if not any(
-            isinstance(solve(problem_for(state, single, cells), budget), FitResult)
+        # one request alone is the whole request, which fitted on none of ``tried``
+        if len(req.pci) == 1 or not any(
+            isinstance(solve(problem_for(state, base.only(r), cells), budget), FitResult)
             for cells in tried
         ):
             nodes = base.nodes(r)

@@ -162,21 +162,22 @@ def keyed_cells(
     socket_keys: set[int] = set()
     takers: dict[int, list[int]] = {}  # pool -> requests that may take it
     fresh: dict[int, int] = {}
+    nodes: set[int] = set()
+    for pci, cands in zip(base.requests, base.candidates, strict=True):
+        if pci.numa_policy is NumaPolicy.SOCKET:
+            socket_keys.update(socket for _, _, socket, _ in cands if socket is not None)
+        else:
+            nodes.update(node for _, node, _, _ in cands if node in cell_ids)
+    if not symmetry:  # every keyed cell its own class
+        return {n: n for n in nodes}, frozenset(socket_keys)
     relevant: set[int] = set()
     for r, (pci, cands) in enumerate(zip(base.requests, base.candidates, strict=True)):
-        for i, node, socket, cost in cands:
+        for i, node, _, cost in cands:
             takers.setdefault(i, []).append(r)
             fresh[i] = cost
-            if pci.numa_policy is NumaPolicy.SOCKET:
-                if socket is not None:
-                    socket_keys.add(socket)
-            elif node is not None and node in cell_ids:
+            if pci.numa_policy is not NumaPolicy.SOCKET and node in cell_ids:
                 relevant.add(i)
     pools = state.pools
-    if not symmetry:  # every keyed cell its own class
-        return {n: n for i in relevant if (n := pools[i].sig.numa_node) is not None}, frozenset(
-            socket_keys
-        )
     families: dict[Hashable, list[int]] = {}
     for i in sorted(takers):
         pool = pools[i]
@@ -187,18 +188,18 @@ def keyed_cells(
     for members in families.values():
         if not relevant.intersection(members):
             continue
-        nodes = {pools[i].sig.numa_node for i in members}
+        spread = {pools[i].sig.numa_node for i in members}
         form = tuple(
             sorted(
                 (tuple(takers[i]), base.plain.usable[i], pools[i].pf is not None, fresh[i])
                 for i in members
             )
         )
-        for node in nodes:
+        for node in spread:
             if node is not None:
                 per_node.setdefault(node, []).append(form)
-        if len(nodes) > 1:
-            unique.update(n for n in nodes if n is not None)
+        if len(spread) > 1:
+            unique.update(n for n in spread if n is not None)
     profiles: dict[int, Hashable] = {}
     for node, forms in per_node.items():
         profiles[node] = ("unique", node) if node in unique else tuple(sorted(forms))
