@@ -7,6 +7,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import sqlalchemy as sa
+
 from pcinet.core.port import Port
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
@@ -89,6 +91,15 @@ def create(ctl: Controller, caller: Caller, body: PortCreate | Any) -> dict[str,
             if fixed_mac is not None or attempt == MAC_ATTEMPTS - 1:
                 raise
             continue
+        except sa.exc.IntegrityError:
+            # The network was deleted (on another replica) after it was read: the port's
+            # foreign key says so (found by ``pcinet bench stress``: a 500 before).
+            with ctl.unit(readonly=True) as session:
+                if get_network(session, network_id) is None:
+                    raise NotFound(
+                        f"network {network_id} not found", field="port.network_id"
+                    ) from None
+            raise
         ctl.ports.remember(store_ports.port_record(row))  # committed: a server may take it
         return port_view(row)
     raise AssertionError("unreachable")
