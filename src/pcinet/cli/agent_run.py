@@ -43,6 +43,14 @@ def run_command(
         Path | None,
         typer.Option("--sriov-agent-conf", help="sriov_agent.ini: physical_device_mappings."),
     ] = None,
+    reserved_host_cpus: Annotated[
+        int | None,
+        typer.Option("--reserved-host-cpus", min=0, help="Else nova.conf's, else 0."),
+    ] = None,
+    reserved_host_memory_mb: Annotated[
+        int | None,
+        typer.Option("--reserved-host-memory-mb", min=0, help="Else nova.conf's, else 512."),
+    ] = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.05, help="Seconds between passes.")
     ] = 10.0,
@@ -55,7 +63,8 @@ def run_command(
     what differs), report each port's status; every --interval seconds until SIGTERM.
 
     Exit 0 after --once's pass or on SIGTERM; 1 when --once cannot reach the controller;
-    2 for invalid options or configuration files.
+    2 for invalid options or configuration files, checked against the host's devices before
+    the first pass (files that disagree about a device's physnet: ``config_conflict``).
     """
     from pcinet.agent.scan import SysfsScanner
     from pcinet.inventory.agentconf import load_agent_config
@@ -71,7 +80,17 @@ def run_command(
             as_json=as_json,
         )
     try:
-        config = load_agent_config(nova_conf=nova_conf, sriov_agent_conf=sriov_agent_conf)
+        config = load_agent_config(
+            nova_conf=nova_conf,
+            sriov_agent_conf=sriov_agent_conf,
+            reserved_host_cpus=reserved_host_cpus,
+            reserved_host_memory_mb=reserved_host_memory_mb,
+        )
+        scanner = SysfsScanner(host, sysfs_root, config)
+        # A first scan applies the files to the devices: disagreeing files (ConfigConflict)
+        # or a reservation larger than the host are refused here, before the loop starts,
+        # rather than as a failure of every pass.
+        scanner()
         state = AgentState.load(state_dir)
     except PcinetError as exc:
         fail(exc, as_json=as_json)
@@ -84,7 +103,7 @@ def run_command(
                 host,
                 driver,
                 state,
-                SysfsScanner(host, sysfs_root, config),
+                scanner,
                 interval=interval,
             )
             if once:
