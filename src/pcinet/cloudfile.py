@@ -1,8 +1,10 @@
 """The ``pcinet plan`` input files: a CLOUD (device specs, aliases, networks, hosts) and a
-REQUEST (flavor and ports). Both are YAML (JSON is YAML too).
+REQUEST (flavor and ports). Both are YAML (JSON is YAML too), read by ``pcinet.yamlfile``.
 
-Every error names the file and the field (``cloud.yaml: hosts[1].devices[0].address: ...``)
-and is an ``InvalidInput``; nothing is half-loaded.
+Their shape is declared once, in ``pcinet.fileschema``; the core parsers (shared with the
+REST API) then give values their meaning. Every error names the file and the field
+(``cloud.yaml: hosts[1].devices[0].address: ...``) and is an ``InvalidInput``; nothing is
+half-loaded. Likely mistakes that Nova accepts are ``warnings`` (``pcinet.mistakes``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from pcinet.core.host import Host, HostCell
 from pcinet.core.network import Network
 from pcinet.core.pci import Inventory, PciDevice
 from pcinet.core.port import Port
+from pcinet.fileschema import CloudFile, HostFile, RequestFile, check_shape
+from pcinet.mistakes import (
+    describe_pf_and_vf,
+    extra_spec_warnings,
+    pf_and_vf_warnings,
+    spec_key_warnings,
+)
 from pcinet.yamlfile import read_yaml
-
-MAX_INT = 2**31 - 1  # what a database integer column holds
-HOST_KEYS = {"name", "vcpus", "memory_mb", "numa_cells", "device_spec", "devices", "disabled"}
-CELL_KEYS = {"id", "vcpus", "memory_mb", "socket"}
-CLOUD_KEYS = {"device_spec", "alias", "networks", "hosts"}
-REQUEST_KEYS = {"flavor", "ports", "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class Cloud:
     hosts: tuple[Host, ...]
     aliases: Mapping[str, Alias]
     networks: Mapping[str, Network]
+    warnings: tuple[str, ...] = ()
 
     def servable_physnets(self) -> frozenset[str | None]:
         """Values of ``physical_network`` on any assignable device (None = explicit null)."""
@@ -49,6 +53,7 @@ class Cloud:
 class ServerRequest:
     flavor: Flavor
     ports: tuple[Port, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def in_file(name: str, exc: PcinetError) -> PcinetError:
@@ -58,101 +63,90 @@ def in_file(name: str, exc: PcinetError) -> PcinetError:
     return exc
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: expected an object", field=where)
-    return value
+class _Findings:
+    """Warnings gathered while parsing, PF-and-VF ones merged over hosts."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.pf_and_vf: dict[str, tuple[list[str], str]] = {}
+
+    def host(self, name: str, found: Mapping[str, str]) -> None:
+        for spec, example in found.items():
+            hosts, _ = self.pf_and_vf.setdefault(spec, ([], example))
+            hosts.append(name)
+
+    def all(self) -> tuple[str, ...]:
+        merged = [describe_pf_and_vf(s, h, e) for s, (h, e) in self.pf_and_vf.items()]
+        return tuple(self.lines + merged)
 
 
-def _list(value: Any, where: str) -> Sequence[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(f"{where}: expected a list", field=where)
-    return value
-
-
-def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(str(k) for k in data if k not in allowed)
-    if extra:
-        field = f"{where}.{extra[0]}" if where else extra[0]
-        raise InvalidInput(f"{field}: unknown property", field=field)
-
-
-def _int(data: Mapping[str, Any], key: str, where: str, *, default: int | None = None) -> int:
-    value = data.get(key, default)
-    field = f"{where}.{key}"
-    if value is None:
-        raise InvalidInput(f"{field}: required property is missing", field=field)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"{field}: expected a non-negative integer, got {value!r}", field=field)
-    if value > MAX_INT:
-        raise InvalidInput(f"{field}: {value} is above {MAX_INT}", field=field)
-    return value
-
-
-def parse_host(data: Any, where: str, default_specs: Sequence[DeviceSpec] | None) -> Host:
-    host = _mapping(data, where)
-    _unknown(host, HOST_KEYS, where)
-    name = host.get("name")
-    if not isinstance(name, str) or not name:
-        raise InvalidInput(f"{where}.name: expected a non-empty string", field=f"{where}.name")
-    cells = []
-    for i, raw in enumerate(_list(host.get("numa_cells"), f"{where}.numa_cells")):
-        cw = f"{where}.numa_cells[{i}]"
-        cell = _mapping(raw, cw)
-        _unknown(cell, CELL_KEYS, cw)
-        socket = cell.get("socket")
-        if socket is not None and (not isinstance(socket, int) or isinstance(socket, bool)):
-            raise InvalidInput(f"{cw}.socket: expected an integer", field=f"{cw}.socket")
-        cells.append(
-            HostCell(
-                _int(cell, "id", cw), _int(cell, "vcpus", cw), _int(cell, "memory_mb", cw), socket
-            )
-        )
+def parse_host(
+    data: Any,
+    where: str,
+    default_specs: Sequence[DeviceSpec] | None,
+    *,
+    checked: bool = False,
+    findings: _Findings | None = None,
+) -> Host:
+    """One host (of a cloud file, or a host report to the REST API), named ``where`` in
+    errors. ``checked``: ``data`` has already passed the file schema."""
+    if not checked:
+        check_shape(HostFile, data, where, root=where)
+    host: Mapping[str, Any] = data
+    name = host["name"]
+    cells = [
+        HostCell(c["id"], c["vcpus"], c["memory_mb"], c.get("socket"))
+        for c in host.get("numa_cells") or ()
+    ]
     if len({c.id for c in cells}) != len(cells):
         raise InvalidInput(
             f"{where}.numa_cells: cell ids must be unique", field=f"{where}.numa_cells"
         )
     devices = [
         PciDevice.from_dict(d, where=f"{where}.devices[{i}]")
-        for i, d in enumerate(_list(host.get("devices"), f"{where}.devices"))
+        for i, d in enumerate(host.get("devices") or ())
     ]
     try:  # the PF/VF rules: a PF and one of its VFs cannot both be reported allocated
         Inventory(devices)
     except InvalidDevice as exc:
         raise InvalidDevice(f"{where}.{exc.message}", field=f"{where}.devices") from None
-    specs = default_specs
-    if "device_spec" in host:
-        specs = parse_device_specs(
-            _list(host["device_spec"], f"{where}.device_spec"), where=f"{where}.device_spec"
-        )
-    assignable = devices if specs is None else [d for d, _ in apply_device_specs(specs, devices)]
+    specs, spec_where = default_specs, "device_spec"
+    if "device_spec" in host:  # null or [] here: no device of the host is assignable
+        spec_where = f"{where}.device_spec"
+        specs = parse_device_specs(host["device_spec"] or [], where=spec_where)
+        if findings is not None:
+            findings.lines.extend(spec_key_warnings(host["device_spec"] or [], spec_where))
+    if specs is None:
+        assignable = devices
+    else:
+        selected_by = apply_device_specs(specs, devices)
+        assignable = [d for d, _ in selected_by]
+        if findings is not None:
+            findings.host(name, pf_and_vf_warnings(specs, selected_by, spec_where))
     selected = {d.address for d in assignable}
-    disabled = host.get("disabled", False)
-    if not isinstance(disabled, bool):
-        raise InvalidInput(f"{where}.disabled: expected true or false", field=f"{where}.disabled")
     return Host(
         name=name,
-        vcpus=_int(host, "vcpus", where),
-        memory_mb=_int(host, "memory_mb", where),
+        vcpus=host["vcpus"],
+        memory_mb=host["memory_mb"],
         cells=tuple(cells),
         devices=tuple(assignable),
-        disabled=disabled,
+        disabled=host.get("disabled", False),
         unselected=tuple(d for d in devices if d.address not in selected),
     )
 
 
 def parse_cloud(data: Any) -> Cloud:
-    doc = _mapping(data, "cloud")
-    _unknown(doc, CLOUD_KEYS, "")
+    check_shape(CloudFile, data, root="cloud")
+    doc: Mapping[str, Any] = data
+    findings = _Findings()
     specs = None
-    if "device_spec" in doc:
-        specs = parse_device_specs(_list(doc["device_spec"], "device_spec"), where="device_spec")
-    aliases = parse_aliases(_list(doc.get("alias"), "alias"), where="alias")
+    if "device_spec" in doc:  # null or []: no device is assignable
+        specs = parse_device_specs(doc["device_spec"] or [], where="device_spec")
+        findings.lines.extend(spec_key_warnings(doc["device_spec"] or [], "device_spec"))
+    aliases = parse_aliases(doc.get("alias") or [], where="alias")
     networks: dict[str, Network] = {}
-    for i, raw in enumerate(_list(doc.get("networks"), "networks")):
-        net = Network.from_dict(_mapping(raw, f"networks[{i}]"), where=f"networks[{i}]")
+    for i, raw in enumerate(doc.get("networks") or ()):
+        net = Network.from_dict(raw, where=f"networks[{i}]")
         if net.name in networks:
             raise InvalidInput(
                 f"networks[{i}].name: network {net.name!r} is defined twice",
@@ -161,26 +155,24 @@ def parse_cloud(data: Any) -> Cloud:
         networks[net.name] = net
     hosts = []
     names: set[str] = set()
-    for i, raw in enumerate(_list(doc.get("hosts"), "hosts")):
-        host = parse_host(raw, f"hosts[{i}]", specs)
+    for i, raw in enumerate(doc.get("hosts") or ()):
+        host = parse_host(raw, f"hosts[{i}]", specs, checked=True, findings=findings)
         if host.name in names:
             raise InvalidInput(
                 f"hosts[{i}].name: host {host.name!r} is listed twice", field=f"hosts[{i}].name"
             )
         names.add(host.name)
         hosts.append(host)
-    return Cloud(tuple(hosts), aliases, networks)
+    return Cloud(tuple(hosts), aliases, networks, findings.all())
 
 
 def parse_request(data: Any, networks: Mapping[str, Network]) -> ServerRequest:
-    doc = _mapping(data, "request")
-    _unknown(doc, REQUEST_KEYS, "")
-    if "flavor" not in doc:
-        raise InvalidInput("flavor: required property is missing", field="flavor")
-    flavor = Flavor.from_dict(_mapping(doc["flavor"], "flavor"), where="flavor")
+    check_shape(RequestFile, data, root="request")
+    doc: Mapping[str, Any] = data
+    flavor = Flavor.from_dict(doc["flavor"], where="flavor")
     ports = []
-    for i, raw in enumerate(_list(doc.get("ports"), "ports")):
-        port = Port.from_dict(_mapping(raw, f"ports[{i}]"), where=f"ports[{i}]")
+    for i, raw in enumerate(doc.get("ports") or ()):
+        port = Port.from_dict(raw, where=f"ports[{i}]")
         if port.network not in networks:
             known = ", ".join(sorted(networks)) or "none"
             raise InvalidInput(
@@ -188,7 +180,8 @@ def parse_request(data: Any, networks: Mapping[str, Network]) -> ServerRequest:
                 field=f"ports[{i}].network",
             )
         ports.append(port)
-    return ServerRequest(flavor, tuple(ports))
+    warnings = extra_spec_warnings(flavor.extra_specs, "flavor.extra_specs")
+    return ServerRequest(flavor, tuple(ports), tuple(warnings))
 
 
 def load_cloud(path: str | Path) -> Cloud:

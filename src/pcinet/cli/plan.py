@@ -9,12 +9,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pcinet.cli.output import EXIT_NOT_FOUND, console, fail, new_app, print_json
+from pcinet.cli.output import EXIT_NOT_FOUND, console, err_console, fail, new_app, print_json
 from pcinet.cloudfile import in_file, load_cloud, load_request
 from pcinet.core.devspec import apply_device_specs, parse_device_specs
 from pcinet.core.errors import InvalidInput, PcinetError
 from pcinet.core.limits import load_json
 from pcinet.core.pci import PciDevice
+from pcinet.fileschema import SCHEMAS, json_schema
 from pcinet.planner import PlanResult, plan
 from pcinet.scheduler import SchedulerConfig
 from pcinet.yamlfile import read_yaml
@@ -42,13 +43,27 @@ PLAN_HELP = "\n\n".join(
 
 
 def plan_command(
-    cloud: Annotated[Path, typer.Argument(help="Cloud file (YAML or JSON).")],
-    request: Annotated[Path, typer.Argument(help="Request file: flavor and ports.")],
+    cloud: Annotated[Path | None, typer.Argument(help="Cloud file (YAML or JSON).")] = None,
+    request: Annotated[Path | None, typer.Argument(help="Request file: flavor and ports.")] = None,
+    *,
     as_json: JsonFlag = False,
     strategy: Annotated[str, typer.Option(help="spread or pack.")] = "spread",
     seed: Annotated[int, typer.Option(help="Seed for tie-breaking.")] = 0,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", help="Print the JSON Schema of a file format (cloud or request), and exit."
+        ),
+    ] = None,
 ) -> None:
+    if schema is not None:
+        if schema not in SCHEMAS:
+            fail(InvalidInput(f"--schema: {schema!r} is not one of cloud, request"), as_json=True)
+        print_json(json_schema(schema))
+        return
     try:
+        if cloud is None or request is None:
+            raise InvalidInput("give a CLOUD file and a REQUEST file (or --schema)")
         if strategy not in ("spread", "pack"):
             raise InvalidInput(f"--strategy: {strategy!r} is not one of spread, pack")
         loaded = load_cloud(cloud)
@@ -59,16 +74,20 @@ def plan_command(
             raise in_file(str(request), exc) from None
     except PcinetError as exc:
         fail(exc, as_json=as_json)
+    warnings = [f"{cloud}: {w}" for w in loaded.warnings]
+    warnings += [f"{request}: {w}" for w in server.warnings]
+    for line in warnings:
+        err_console.print(f"[bold yellow]warning[/]: {line}", highlight=False)
     if not result.placed:
         error = result.error()
         if as_json:
-            print_json({"error": error.to_dict()})
+            print_json({"error": error.to_dict(), "warnings": warnings})
         else:
             _print_rejections(result)
             console.print(f"[bold red]no valid host[/]: {error.message}")
         raise typer.Exit(EXIT_NOT_FOUND)
     if as_json:
-        print_json(result.output)
+        print_json({**result.output, "warnings": warnings})
     else:
         _print_plan(result)
 

@@ -39,6 +39,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
+from pcinet.core.boolean import FALSE_WORDS, TRUE_WORDS, bool_from_word
 from pcinet.core.errors import InvalidDeviceSpec
 from pcinet.core.limits import load_json
 from pcinet.core.pci import (
@@ -54,8 +55,6 @@ from pcinet.core.pci import (
 
 ANY = "*"
 BOOLEAN_TAGS = ("managed", "live_migratable", "one_time_use")
-_STRICT_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
-_STRICT_FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
 _HEX_RE = re.compile(r"(?:0x)?[0-9a-f]+")
 _REGEX_KEYS = ("domain", "bus", "slot", "function")
 _GLOB_FORM = "[[[[domain]:]bus]:][slot][.[function]]"
@@ -63,19 +62,14 @@ _GLOB_FORM = "[[[[domain]:]bus]:][slot][.[function]]"
 
 def parse_strict_bool(value: object) -> bool:
     """oslo's strict ``bool_from_string``: raises ValueError on anything but a clear boolean."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str | int):
-        text = str(value).strip().lower()
-        if text in _STRICT_TRUE:
-            return True
-        if text in _STRICT_FALSE:
-            return False
-    raise ValueError(
-        f"{value!r} is not a boolean (expected one of "
-        + ", ".join(sorted(_STRICT_TRUE | _STRICT_FALSE))
-        + ")"
-    )
+    parsed = bool_from_word(value, ints=True)
+    if parsed is None:
+        raise ValueError(
+            f"{value!r} is not a boolean (expected one of "
+            + ", ".join(sorted(TRUE_WORDS | FALSE_WORDS))
+            + ")"
+        )
+    return parsed
 
 
 def _hex_field(text: str, maximum: int, width: int, field: str, name: str = "") -> str | None:

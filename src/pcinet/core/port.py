@@ -18,6 +18,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from pcinet.core.boolean import bool_from_word
 from pcinet.core.errors import InvalidInput, InvalidPort, NetworkNotServable
 from pcinet.core.network import Network, describe_physnets
 from pcinet.core.pci import DevType
@@ -46,10 +47,6 @@ PCI_VNIC_TYPES: frozenset[VnicType] = frozenset(
     }
 )
 
-# oslo.utils strutils.bool_from_string(strict=True) vocabulary.
-_TRUE_STRINGS = frozenset({"1", "t", "true", "on", "y", "yes"})
-_FALSE_STRINGS = frozenset({"0", "f", "false", "off", "n", "no"})
-
 _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$", re.IGNORECASE)
 
 _KNOWN_KEYS = frozenset(
@@ -75,15 +72,10 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 def strict_bool(value: Any, *, field: str, error: type[InvalidInput] = InvalidPort) -> bool:
     """A JSON boolean, or a string oslo's strict parser accepts (``"yes"``, ``"False"``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE_STRINGS:
-            return True
-        if text in _FALSE_STRINGS:
-            return False
-    raise error(f"{field}: expected a boolean, got {value!r}", field=field)
+    parsed = bool_from_word(value)
+    if parsed is None:
+        raise error(f"{field}: expected a boolean, got {value!r}", field=field)
+    return parsed
 
 
 def normalize_mac(value: Any, *, field: str, error: type[InvalidInput] = InvalidPort) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pcinet.core.boolean import bool_from_word
 from pcinet.core.pci import DevType
 
 
@@ -28,16 +29,10 @@ class RequestKind(StrEnum):
     PORT = "port"
 
 
-_TRUE = {"1", "t", "true", "on", "y", "yes"}
-
-
 def tag_is_true(value: Any) -> bool:
-    """Lenient truth of a tag value as operators write it (``true``, ``"True"``, ``"yes"``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() in _TRUE
-    return False
+    """Lenient truth of a tag value as operators write it (``true``, ``"True"``, ``"yes"``):
+    anything else, including unclear values, is false."""
+    return bool_from_word(value) is True
 
 
 # Sentinel meaning "the device has no such tag" (different from a tag whose value is None).

@@ -22,6 +22,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import combinations
 from math import gcd
 
 from pcinet.core.errors import NoValidHost
@@ -167,6 +168,14 @@ def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> I
             yield candidates[(start + i * stride) % len(candidates)]
 
 
+def _disjoint(per_request: list[list[set[int]]]) -> bool:
+    """Whether two requests, each served under one index key, have no host in common: then
+    nothing can be a candidate, and probing for one is wasted. ``isdisjoint`` runs in C and
+    stops at the first common host, so it is cheap whenever the answer is no."""
+    singles = sorted((sets[0] for sets in per_request if len(sets) == 1), key=len)
+    return any(a.isdisjoint(b) for a, b in combinations(singles, 2))
+
+
 def _intersection(snapshot: Snapshot, per_request: list[list[set[int]]]) -> set[int]:
     if not per_request:
         return snapshot.enabled
@@ -193,7 +202,7 @@ def decide(
     per_request = [_request_sets(snapshot, pci) for pci in request.pci]
     if exhaustive:  # every enabled host gets a verdict, with all its reasons
         order: Iterator[int] = iter(sorted(snapshot.enabled))
-    elif all(per_request):
+    elif all(per_request) and not _disjoint(per_request):
         order = _walk(snapshot, per_request, seed)
     else:
         order = iter(())
