@@ -3,11 +3,13 @@ online, and are keyed by reason code."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 
 import pytest
 
+from pcinet.core.errors import DeviceUnavailable
 from pcinet.core.host import Host
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.core.request import DeviceMatcher, PciRequest, RequestKind
@@ -128,3 +130,31 @@ def test_groups_are_keyed_by_reason_code_not_message_text() -> None:
     refused = decide(snap, PlacementRequest(1, 512))
     assert {code for code, _, _ in refused.reasons} == {"host.disabled", "host.down"}
     assert refused.codes == {"host.disabled": 1, "host.down": 1}
+
+
+def test_pair_counts_follow_claims_releases_and_host_changes() -> None:
+    """The index's pair counts equal the set intersections they stand for, throughout."""
+    rng = random.Random(7)
+    snap = random_cloud(rng, 40)
+    for step in range(200):
+        h = snap.hosts[rng.randrange(len(snap.hosts))]
+        free = [a for a, (i, bit) in h.slots.items() if h.pools[i].free_mask >> bit & 1]
+        action = rng.random()
+        if action < 0.4 and free and not h.disabled:
+            with contextlib.suppress(DeviceUnavailable):  # blocked by the PF/VF rules
+                snap.claim(h.name, [rng.choice(free)])
+        elif action < 0.7:
+            snap.release(h.name, list(h.slots))
+        elif action < 0.8:
+            snap.set_disabled(h.name, not h.disabled)
+        elif action < 0.9:
+            snap.set_down(h.name, not h.down)
+        else:
+            devices = tuple(nic(rng.choice(PHYSNETS), 0x20, 2))
+            snap.add_host(Host(h.name, 8, 8192, devices=devices))  # re-reported
+        if step % 20 == 0:
+            keys = list(snap.index)
+            for a in keys:
+                for b in keys:
+                    assert snap.pair_count(a, b) == len(snap.index[a] & snap.index[b])
+    assert snap.pairs  # the cloud did have hosts under two keys

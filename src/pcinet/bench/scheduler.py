@@ -44,6 +44,7 @@ def run_scheduler_bench(
     seed: int = 1,
     progress: bool = False,
 ) -> dict[str, Any]:
+    baseline_mb = rss_mb()  # the interpreter and every module the command imported
     start_build = time.perf_counter()
     snapshot = Snapshot()
     if progress:
@@ -117,4 +118,5 @@ def run_scheduler_bench(
         "build_s": round(build_s, 2),
         "rss_mb": round(rss_mb(), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_build_mb": round(baseline_mb, 1),
     }

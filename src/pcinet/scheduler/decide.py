@@ -118,9 +118,10 @@ def request_keys(pci: PciRequest) -> list[IndexKey]:
     return keys
 
 
-def _request_sets(snapshot: Snapshot, pci: PciRequest) -> list[set[int]]:
-    """The index sets a host must be in (any of them) to serve ``pci``."""
-    return [hs for hs in (snapshot.index.get(k) for k in request_keys(pci)) if hs]
+def _live_keys(snapshot: Snapshot, pci: PciRequest) -> list[IndexKey]:
+    """The index keys of ``pci`` that some enabled host is under: a host must be under one
+    of them to serve ``pci``."""
+    return [k for k in dict.fromkeys(request_keys(pci)) if snapshot.index.get(k)]
 
 
 def _stride(n: int, rng: random.Random) -> tuple[int, int]:
@@ -168,12 +169,11 @@ def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> I
             yield candidates[(start + i * stride) % len(candidates)]
 
 
-def _disjoint(per_request: list[list[set[int]]]) -> bool:
-    """Whether two requests, each served under one index key, have no host in common: then
-    nothing can be a candidate, and probing for one is wasted. ``isdisjoint`` runs in C and
-    stops at the first common host, so it is cheap whenever the answer is no."""
-    singles = sorted((sets[0] for sets in per_request if len(sets) == 1), key=len)
-    return any(a.isdisjoint(b) for a, b in combinations(singles, 2))
+def _disjoint(snapshot: Snapshot, per_keys: list[list[IndexKey]]) -> bool:
+    """Whether two requests, each served under one index key, have no host in common (from
+    the index's pair counts): then nothing can be a candidate, and probing is wasted."""
+    singles = [keys[0] for keys in per_keys if len(keys) == 1]
+    return any(snapshot.pair_count(a, b) == 0 for a, b in combinations(singles, 2))
 
 
 def _intersection(snapshot: Snapshot, per_request: list[list[set[int]]]) -> set[int]:
@@ -199,10 +199,11 @@ def decide(
     answers until the host changes; the decision is the same with or without it.
     """
     config = config or SchedulerConfig()
-    per_request = [_request_sets(snapshot, pci) for pci in request.pci]
+    per_keys = [_live_keys(snapshot, pci) for pci in request.pci]
+    per_request = [[snapshot.index[k] for k in keys] for keys in per_keys]
     if exhaustive:  # every enabled host gets a verdict, with all its reasons
         order: Iterator[int] = iter(sorted(snapshot.enabled))
-    elif all(per_request) and not _disjoint(per_request):
+    elif all(per_request) and not _disjoint(snapshot, per_keys):
         order = _walk(snapshot, per_request, seed)
     else:
         order = iter(())
@@ -242,7 +243,10 @@ def decide(
     counts: Counter[tuple[str, str]] = Counter((r.code, r.message) for r in rejections.values())
     named = {snapshot.hosts[h].name: rejections[h].message for h in sorted(rejections)}
     if placement is None or exhaustive:
-        for group in index_refusals(snapshot, request.pci, per_request, exhaustive=exhaustive):
+        groups_out = index_refusals(
+            snapshot, request.pci, per_request, per_keys, exhaustive=exhaustive
+        )
+        for group in groups_out:
             counts[group.reason.code, group.reason.message] += group.count
             for hid in group.sample:
                 named[snapshot.hosts[hid].name] = group.reason.message

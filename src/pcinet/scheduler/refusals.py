@@ -9,9 +9,11 @@ so a refusal at 10,000 hosts costs about what a placement does.
 Each host is attributed to the first reason that rules it out: disabled, down, then the
 PCI requests in order (``P_0`` = the enabled hosts, ``P_i = P_{i-1} ∩ U_i`` where ``U_i`` is
 the union of request ``i``'s index sets; request ``i`` rules out ``|P_{i-1}| - |P_i|``
-hosts). Online, each group names a bounded sample of its hosts; in exhaustive mode
-(``pcinet plan``) the walk examines every enabled host, so only disabled and down hosts
-are left to group, and each group names all its hosts.
+hosts). The first two requests' overlap ``|P_2|`` is a lookup in the index's pair counts when
+each is served under one key (the common case: "a VF on phy1 and one on phy3"), so such a
+refusal does no set operation at all. Online, each group names a bounded sample of its
+hosts; in exhaustive mode (``pcinet plan``) the walk examines every enabled host, so only
+disabled and down hosts are left to group, and each group names all its hosts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from itertools import islice
 
 from pcinet.core.request import PciRequest
 from pcinet.scheduler.filters import HOST_DISABLED, HOST_DOWN, PCI_MISSING, Rejection
-from pcinet.scheduler.snapshot import Snapshot
+from pcinet.scheduler.snapshot import IndexKey, Snapshot
 
 GROUP_SAMPLE = 50  # hosts named per group online
 SAMPLE_SCAN = 4096  # hosts looked at, at most, to find them
@@ -53,10 +55,12 @@ def index_refusals(
     snapshot: Snapshot,
     pci: tuple[PciRequest, ...],
     per_request: list[list[set[int]]],
+    per_keys: list[list[IndexKey]],
     *,
     exhaustive: bool,
 ) -> Iterator[RefusalGroup]:
-    """The groups of hosts the index rules out (see the module's doc)."""
+    """The groups of hosts the index rules out (see the module's doc); ``per_request`` and
+    ``per_keys`` are each request's live index sets and their keys."""
     for reason, hosts in (
         (Rejection(HOST_DISABLED, "host is disabled"), snapshot.disabled),
         (Rejection(HOST_DOWN, "host is down (no heartbeat within the timeout)"), snapshot.down),
@@ -65,14 +69,26 @@ def index_refusals(
             yield RefusalGroup(reason, len(hosts), _members(hosts, None, exhaustive))
     if exhaustive:  # the walk gave every enabled host its own verdict
         return
-    previous = snapshot.enabled
-    for request, sets in zip(pci, per_request, strict=True):
-        if not previous:
+    served: list[set[int]] = []  # U_1 .. U_i
+    previous: set[int] | None = snapshot.enabled  # P_{i-1}; None until needed as a set
+    previous_count = len(snapshot.enabled)
+    for i, (request, sets, keys) in enumerate(zip(pci, per_request, per_keys, strict=True)):
+        if not previous_count:
             return
         serving = union(sets)  # index sets hold enabled hosts only
-        current = serving if previous is snapshot.enabled else previous & serving
-        count = len(previous) - len(current)
-        if count:
+        if previous is None:
+            previous = set.intersection(*served)
+        current: set[int] | None
+        if i == 0:
+            current, count = serving, len(serving)
+        elif i == 1 and len(per_keys[0]) == 1 and len(keys) == 1:
+            current, count = None, snapshot.pair_count(per_keys[0][0], keys[0])
+        else:
+            current = previous & serving
+            count = len(current)
+        if previous_count > count:
             reason = Rejection(PCI_MISSING, f"no free {request.describe()}")
-            yield RefusalGroup(reason, count, _members(previous, current, exhaustive))
-        previous = current
+            sample = _members(previous, serving, exhaustive)
+            yield RefusalGroup(reason, previous_count - count, sample)
+        served.append(serving)
+        previous, previous_count = current, count

@@ -8,6 +8,8 @@ ints and its free members as a bit mask, so 1.28 M VFs fit in a few megabytes.
 The index maps coarse keys (physnet and device type; vendor/product and device type) to the
 set of hosts that have at least one *usable* device under that key. A decision starts from
 the index, so its cost grows with the candidates, not with the cloud.
+For every pair of keys the index also counts the hosts under both (``pair_count``), so
+"no host has both" is a lookup.
 
 ``decide`` never mutates a snapshot (its memo of per-host answers, ``CheckMemo``, is kept
 by the caller); ``add_host``, ``remove_host``, ``set_disabled``, ``set_down``, ``claim`` and
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from types import MappingProxyType
 from typing import Any
 
@@ -145,6 +148,9 @@ class Snapshot:
         self.hosts: list[HostState] = []
         self.by_name: dict[str, int] = {}
         self.index: dict[IndexKey, set[int]] = {}
+        # Enabled hosts under both of two keys, for every pair of keys some host has: a
+        # refusal for two requests ("no host has a VF on phy1 and one on phy3") is a lookup.
+        self.pairs: dict[frozenset[IndexKey], int] = {}
         self.enabled: set[int] = set()
         # Live hosts that are not scheduled, by why (a disabled host that is also down
         # counts as disabled): refusals count them without a pass over the hosts.
@@ -261,7 +267,32 @@ class Snapshot:
 
     # -- index ---------------------------------------------------------------------------
 
+    def pair_count(self, a: IndexKey, b: IndexKey) -> int:
+        """How many enabled hosts are under both keys, from the counts kept with the index
+        (``len(index[a] & index[b])`` without the set operation)."""
+        if a == b:
+            return len(self.index.get(a, ()))
+        return self.pairs.get(frozenset((a, b)), 0)
+
+    def _count_pairs(self, old: frozenset[IndexKey], new: frozenset[IndexKey]) -> None:
+        if old == new:
+            return
+        pairs = self.pairs
+        for a, b in combinations(old, 2):
+            if a not in new or b not in new:
+                pair = frozenset((a, b))
+                left = pairs[pair] - 1
+                if left:
+                    pairs[pair] = left
+                else:
+                    del pairs[pair]
+        for a, b in combinations(new, 2):
+            if a not in old or b not in old:
+                pair = frozenset((a, b))
+                pairs[pair] = pairs.get(pair, 0) + 1
+
     def _unindex(self, state: HostState) -> None:
+        self._count_pairs(state.index_keys, frozenset())
         for key in state.index_keys:
             hosts = self.index.get(key)
             if hosts is not None:
@@ -281,6 +312,7 @@ class Snapshot:
             return
         self.enabled.add(state.hid)
         keys = frozenset(k for p in state.pools if p.usable() for k in p.sig.index_keys())
+        self._count_pairs(state.index_keys, keys)
         for key in state.index_keys - keys:
             self.index[key].discard(state.hid)
         for key in keys - state.index_keys:
