@@ -9,7 +9,8 @@ The meaning of values that need the domain (PCI addresses, device spec globs, al
 counts, extra specs, segments) is checked by the core parsers, which the REST API shares.
 
 ``pcinet plan --schema cloud|request`` prints their JSON Schema; docs/file-formats.md is
-generated from them (``python -m pcinet.fileschema``) and a test keeps it in step.
+generated from them (``python -m pcinet.filedocs --write``) and a test keeps it in step.
+The core parsers' own lists of accepted keys (for the REST API) are tested to stay these.
 """
 
 from __future__ import annotations
