@@ -72,6 +72,13 @@ class DeviceFile(_Object):
         default_factory=dict,
         description="Tags when no device_spec applies (physical_network: a string or null).",
     )
+    vf_index: Annotated[int, Field(ge=0, strict=True)] | None = Field(
+        None, description="A VF's index on its PF (type-VF only)."
+    )
+    pcie_root: str | None = Field(
+        None, description="The PCIe root the device hangs from, e.g. pci0000:5d/0000:5d:00.0."
+    )
+    mac_address: str | None = Field(None, description="The device's MAC address, as read.")
 
 
 class HostFile(_Object):

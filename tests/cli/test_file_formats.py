@@ -3,6 +3,7 @@ the loader all come from ``pcinet.fileschema``; likely mistakes are warnings."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,7 @@ def test_the_schema_and_the_core_parsers_accept_the_same_keys() -> None:
     assert keys(NetworkFile) == network_keys
     assert keys(SegmentFile) == set(PROVIDER_KEYS)
     assert keys(FlavorFile) == set(_FLAVOR_KEYS)
+    assert keys(DeviceFile) == {f.name for f in dataclasses.fields(PciDevice)}
     device = seed("cloud")["hosts"][0]["devices"][0]
     for key in keys(DeviceFile):  # each is known to the core parser...
         try:
