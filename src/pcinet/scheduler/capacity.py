@@ -52,13 +52,16 @@ class Capacity:
 
 def private_copy(snapshot: Snapshot) -> Snapshot:
     """A snapshot that claims can change without touching ``snapshot``: the hosts' pools
-    and cells, the index and the enabled set are copied; device signatures and the
-    address maps (never mutated) are shared."""
+    and cells, the index (with its pair counts) and the host sets are copied; device
+    signatures and the address maps (never mutated) are shared."""
     out = copy.copy(snapshot)
     out.hosts = [_copy_host(h) for h in snapshot.hosts]
     out.by_name = dict(snapshot.by_name)
     out.index = {k: set(v) for k, v in snapshot.index.items()}
     out.enabled = set(snapshot.enabled)
+    out.pairs = dict(snapshot.pairs)
+    out.disabled = set(snapshot.disabled)
+    out.down = set(snapshot.down)
     return out
 
 
