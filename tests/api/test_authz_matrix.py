@@ -1,8 +1,9 @@
 """Every endpoint x every role, over HTTP on both databases (issue 9): anonymous is 401;
 a member never learns of another project's objects (404, worded as for an id that does
 not exist); the service token of host 1 (bound to it) does what an agent needs for its
-own host and nothing else; admin does everything. The table must name every operation of
-``/openapi.json``: a new endpoint fails this test until its row is written."""
+own host and nothing else, and sees only the ports bound to host 1 and their networks
+(404 for the rest, as for a missing id); admin does everything. The table must name every
+operation of ``/openapi.json``: a new endpoint fails this test until its row is written."""
 
 from __future__ import annotations
 
@@ -35,11 +36,15 @@ def _world(admin: Api) -> World:
     port = a.port(net["id"])
     server = a.boot([port["id"]], name="a-vm")
     spare = a.port(net["id"], "normal")
+    b_net = b.network("b-net")
+    shared = expect(admin.post("/v1/networks", {"name": "shared", "shared": True}), 201)
     token = expect(admin.post("/v1/tokens", {"project_id": "x"}), 201)
     ids = {
         "network": net["id"],
         "port": port["id"],
         "spare_port": spare["id"],
+        "b_net": b_net["id"],
+        "shared_net": shared["id"],
         "server": server["id"],
         "vf": server["ports"][0]["pci_slot"],
         "token": token["id"],
@@ -71,7 +76,18 @@ class Row:
 
     def operation(self) -> str:
         template = self.template or self.path.split("?")[0]
-        for key in ("network", "port", "spare_port", "server", "vf", "token", "!server", "!token"):
+        for key in (
+            "network",
+            "port",
+            "spare_port",
+            "b_net",
+            "shared_net",
+            "server",
+            "vf",
+            "token",
+            "!server",
+            "!token",
+        ):
             template = template.replace("{" + key + "}", "{}")
         return f"{self.method} {template}"
 
@@ -122,11 +138,14 @@ ROWS = [
     # networks, ports, servers: the member's own project; 404 for another's
     Row("POST", "/v1/networks", (401, 201, 201, 403, 201), {"name": "n"}),
     Row("GET", "/v1/networks", (401, 200, 200, 200, 200)),
-    Row("GET", "/v1/networks/{network}", (401, 200, 404, 200, 200)),
+    Row("GET", "/v1/networks/{network}", (401, 200, 404, 200, 200)),  # a port on cn1
+    Row("GET", "/v1/networks/{b_net}", (401, 404, 200, 404, 200)),  # no port on cn1
+    Row("GET", "/v1/networks/{shared_net}", (401, 200, 200, 404, 200)),
     Row("DELETE", "/v1/networks/{network}", (401, 409, 404, 403, 409)),
     Row("POST", "/v1/ports", (401, 201, 404, 403, 201), {"network_id": "{network}"}),
     Row("GET", "/v1/ports", (401, 200, 200, 200, 200)),
-    Row("GET", "/v1/ports/{port}", (401, 200, 404, 200, 200)),
+    Row("GET", "/v1/ports/{port}", (401, 200, 404, 200, 200)),  # bound to cn1
+    Row("GET", "/v1/ports/{spare_port}", (401, 200, 404, 404, 200)),  # bound nowhere
     Row("DELETE", "/v1/ports/{port}", (401, 409, 404, 403, 409)),
     Row("PUT", "/v1/ports/{port}/status", (401, 403, 403, 200, 200), {"status": "ACTIVE"}),
     Row(

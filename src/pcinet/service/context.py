@@ -30,8 +30,15 @@ class Caller:
         """``provider:*`` attributes are shown to admins and agents only (as in Neutron)."""
         return self.role in ("admin", "service")
 
+    @property
+    def host_bound(self) -> bool:
+        """A service token bound to one host: it sees only what is bound to that host."""
+        return self.role == "service" and self.host is not None
+
     def owns(self, project_id: str) -> bool:
-        return self.is_admin or self.project_id == project_id
+        """Admins own everything; a host-bound service token acts for its host, not for a
+        project, so it owns nothing (even objects of the project it was minted in)."""
+        return self.is_admin or (self.project_id == project_id and not self.host_bound)
 
     def acts_for_host(self, name: str) -> bool:
         """Whether the caller may act for host ``name`` (admins and unbound service tokens

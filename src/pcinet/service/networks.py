@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from pcinet.core.errors import InvalidNetwork
 from pcinet.core.network import PROVIDER_KEYS, Network, NetworkType, Segment
@@ -182,15 +183,38 @@ def _clash_field(data: dict[str, Any], segments: tuple[Segment, ...]) -> str:
     return "network.provider:segmentation_id"
 
 
-def _visible(caller: Caller, row: NetworkRow | None, network_id: str) -> NetworkRow:
-    if row is None or not (row.shared or caller.owns(row.project_id) or caller.role == "service"):
+def _sees(caller: Caller, row: NetworkRow) -> bool:
+    """Members see their project's and the shared networks; admins and unbound service
+    tokens every network (a host-bound service token: ``_bound_to_host``)."""
+    return row.shared or caller.owns(row.project_id) or caller.role == "service"
+
+
+def _bound_to_host(session: Session, caller: Caller, rows: list[NetworkRow]) -> list[NetworkRow]:
+    """For a host-bound service token, only the networks with a port bound to its host,
+    shared or not; ``rows`` unchanged for every other caller."""
+    if caller.host is None or not caller.host_bound or not rows:
+        return rows
+    bound = store_ports.networks_bound_to(session, caller.host, [r.id for r in rows])
+    return [r for r in rows if r.id in bound]
+
+
+def _visible(
+    caller: Caller, row: NetworkRow | None, network_id: str, session: Session | None = None
+) -> NetworkRow:
+    """The network if the caller may see it, else 404 as for a missing id. A host-bound
+    service token sees none without ``session`` (needed to look at the ports' bindings)."""
+    if row is not None and caller.host_bound:
+        visible = session is not None and bool(_bound_to_host(session, caller, [row]))
+    else:
+        visible = row is not None and _sees(caller, row)
+    if row is None or not visible:
         raise NotFound(f"network {network_id} not found")
     return row
 
 
 def get(ctl: Controller, caller: Caller, network_id: str) -> dict[str, Any]:
     with ctl.unit(readonly=True) as session:
-        row = _visible(caller, store_networks.get_network(session, network_id), network_id)
+        row = _visible(caller, store_networks.get_network(session, network_id), network_id, session)
         segments = store_networks.segments_of(session, [row.id])[row.id]
         return network_view(row, segments, caller)
 
@@ -214,6 +238,7 @@ def list_networks(
             if (shared is None or r.shared == shared)
             and (project_id is None or r.project_id == project_id)
         ]
+        rows = _bound_to_host(session, caller, rows)
         segments = store_networks.segments_of(session, [r.id for r in rows])
         return [network_view(r, segments[r.id], caller) for r in rows]
 

@@ -105,9 +105,17 @@ def create(ctl: Controller, caller: Caller, body: PortCreate | Any) -> dict[str,
     raise AssertionError("unreachable")
 
 
+def sees(caller: Caller, row: PortRow) -> bool:
+    """Whether the caller may see the port: a member its project's, admins and unbound
+    service tokens every port, a host-bound service token those bound to its host."""
+    if caller.host_bound:
+        return row.binding_host_id == caller.host
+    return caller.owns(row.project_id) or caller.role == "service"
+
+
 def owned(caller: Caller, row: PortRow | None, port_id: str) -> PortRow:
-    """The port if the caller may see it (its project's, or any for admin and service)."""
-    if row is None or not (caller.owns(row.project_id) or caller.role == "service"):
+    """The port if the caller may see it (``sees``); else 404, as for a missing id."""
+    if row is None or not sees(caller, row):
         raise NotFound(f"port {port_id} not found")
     return row
 
@@ -133,6 +141,7 @@ def list_ports(
             project_id=None if everything else caller.project_id,
             network_id=network_id,
             device_id=device_id,
+            binding_host_id=caller.host if caller.host_bound else None,
         )
         return [
             port_view(r)

@@ -475,6 +475,8 @@ def list_servers(
     status: str | None = None,
     host: str | None = None,
 ) -> list[dict[str, Any]]:
+    if caller.host_bound:  # it owns no project's servers (``Caller.owns``)
+        return []
     with ctl.unit(readonly=True) as session:
         rows = store_servers.list_servers(
             session, project_id=None if caller.is_admin else caller.project_id, name=name

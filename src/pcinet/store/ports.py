@@ -75,6 +75,7 @@ def list_ports(
     network_id: str | None = None,
     device_id: str | None = None,
     ids: Sequence[str] | None = None,
+    binding_host_id: str | None = None,
 ) -> list[Port]:
     """Ports matching every filter given, oldest first; a server's ports (``device_id``) in
     the server's order."""
@@ -90,7 +91,20 @@ def list_ports(
         query = query.where(Port.device_id == device_id)
     if ids is not None:
         query = query.where(Port.id.in_(ids))
+    if binding_host_id is not None:
+        query = query.where(Port.binding_host_id == binding_host_id)
     return list(session.scalars(query))
+
+
+def networks_bound_to(
+    session: Session, host: str, network_ids: Sequence[str] | None = None
+) -> set[str]:
+    """The ids of the networks (of ``network_ids``, when given) with a port bound to host
+    ``host`` (by name)."""
+    query = sa.select(Port.network_id).distinct().where(Port.binding_host_id == host)
+    if network_ids is not None:
+        query = query.where(Port.network_id.in_(network_ids))
+    return set(session.scalars(query))
 
 
 _PORTS = cast(sa.Table, Port.__table__)
