@@ -128,12 +128,15 @@ def test_a_device_dropped_while_held_is_a_conflict_and_an_error_on_its_port(
     assert lost["inventory"] == "conflict"
     assert f"cannot remove allocated device(s) {port['pci_slot']}" in lost["conflict"]
     assert "not on this host" in lost["errors"][port["pci_slot"]]
-    assert world.admin.get_port(port["id"])["status"] == "ERROR"
+    failed = world.admin.get_port(port["id"])
+    assert failed["status"] == "ERROR"
+    assert failed["status_reason"] == lost["errors"][port["pci_slot"]]
     assert world.admin.get_host("cn1")["device_count"] == 3  # nothing dropped
     world.scan.vfs = 2
     back = world.agent.run_pass()
     assert back["inventory"] == "unchanged" and back["conflict"] is None
-    assert world.admin.get_port(port["id"])["status"] == "ACTIVE"
+    healed = world.admin.get_port(port["id"])
+    assert (healed["status"], healed["status_reason"]) == ("ACTIVE", None)
     assert world.admin.get_server(server["id"])["status"] == "ACTIVE"
 
 

@@ -79,13 +79,35 @@ def test_an_error_is_the_ports_and_servers_status_with_its_reason(api: Api) -> N
     server, port, row = booted(api)
     address = row["pci_address"]
     reason = "0000:3b:02.0 (ens3bf0 vf 0): setting trust: Operation not supported"
+    assert port["status_reason"] is None
     report(api, address, {"generation": row["generation"], "status": "error", "error": reason})
-    assert expect(api.get(f"/v1/ports/{port['id']}"), 200)["status"] == "ERROR"
-    assert expect(api.get(f"/v1/servers/{server['id']}"), 200)["status"] == "ERROR"
+    shown = expect(api.get(f"/v1/ports/{port['id']}"), 200)
+    assert (shown["status"], shown["status_reason"]) == ("ERROR", reason)
+    listed = {p["id"]: p for p in expect(api.get("/v1/ports"), 200)}
+    assert listed[port["id"]]["status_reason"] == reason
+    assert [p["status_reason"] for p in listed.values() if p["id"] != port["id"]] == [None]
+    view = expect(api.get(f"/v1/servers/{server['id']}"), 200)
+    assert view["status"] == "ERROR"
+    assert [p["status_reason"] for p in view["ports"]] == [reason, None]
+    (in_list,) = expect(api.get("/v1/servers"), 200)
+    assert in_list["ports"][0]["status_reason"] == reason
     assert api.vf_state("cn1")[address]["reported_error"] == reason
-    # healed on a later pass
+    # healed on a later pass: no reason left
     report(api, address, {"generation": row["generation"], "status": "applied"})
     assert expect(api.get(f"/v1/servers/{server['id']}"), 200)["status"] == "ACTIVE"
+    healed = expect(api.get(f"/v1/ports/{port['id']}"), 200)
+    assert (healed["status"], healed["status_reason"]) == ("ACTIVE", None)
+
+
+def test_an_error_reported_on_the_port_status_is_its_reason(api: Api) -> None:
+    _, port, _ = booted(api)
+    reason = "VF gone"
+    body = {"status": "ERROR", "error": reason}
+    answer = expect(api.put(f"/v1/ports/{port['id']}/status", body), 200)
+    assert (answer["status"], answer["status_reason"]) == ("ERROR", reason)
+    assert expect(api.get(f"/v1/ports/{port['id']}"), 200)["status_reason"] == reason
+    answer = expect(api.put(f"/v1/ports/{port['id']}/status", {"status": "ACTIVE"}), 200)
+    assert answer["status_reason"] is None
 
 
 def test_a_report_of_an_older_generation_moves_nothing(api: Api) -> None:

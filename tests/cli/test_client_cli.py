@@ -208,6 +208,23 @@ def test_boot_prints_host_vf_physnet_and_vlan(url: str) -> None:
     assert ports[0]["device_id"] == server["id"]
 
 
+def test_port_show_gives_the_reason_of_an_error(url: str) -> None:
+    port = make_port(url, make_network(url, "ochre")["id"], "ochre-p0")
+    args = ["server", "create", "vm-ochre", "--vcpus", "1", "--memory-mb", "512"]
+    run = cli(url, *args, "--port", port["id"])
+    assert run.code == 0, run.stdout + run.stderr
+    assert cli(url, "port", "show", "ochre-p0", "--json").json["status_reason"] is None
+    reason = "0000:3b:02.1 (ens3bf0 vf 1): setting trust: Operation not supported"
+    with Client(url, ADMIN_TOKEN) as client:
+        client.set_port_status(port["id"], "ERROR", reason)
+    shown = cli(url, "port", "show", "ochre-p0", "--json").json
+    assert (shown["status"], shown["status_reason"]) == ("ERROR", reason)
+    table = cli(url, "port", "show", "ochre-p0")
+    assert table.code == 0
+    line = next(ln for ln in table.stdout.splitlines() if "status_reason" in ln)
+    assert "Operation not supported" in line
+
+
 def test_no_valid_host_is_exit_1_with_reasons_per_host(url: str) -> None:
     port = make_port(url, make_network(url, "green")["id"], "green-p0")
     args = ["server", "create", "huge", "--vcpus", "1000", "--memory-mb", "1024"]

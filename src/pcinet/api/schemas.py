@@ -97,6 +97,7 @@ class PortView(View):
     port_security_enabled: bool
     admin_state_up: bool
     status: Literal["DOWN", "BUILD", "ACTIVE", "ERROR"]
+    status_reason: str | None
     device_id: str
     numa_affinity_policy: str | None
     min_tx_rate: int | None

@@ -122,7 +122,8 @@ def owned(caller: Caller, row: PortRow | None, port_id: str) -> PortRow:
 
 def get(ctl: Controller, caller: Caller, port_id: str) -> dict[str, Any]:
     with ctl.unit(readonly=True) as session:
-        return port_view(owned(caller, store_ports.get_port(session, port_id), port_id))
+        row = owned(caller, store_ports.get_port(session, port_id), port_id)
+        return port_view(row, vf_states.error_reasons(session, [row]).get(row.id))
 
 
 def list_ports(
@@ -143,11 +144,13 @@ def list_ports(
             device_id=device_id,
             binding_host_id=caller.host if caller.host_bound else None,
         )
-        return [
-            port_view(r)
+        rows = [
+            r
             for r in rows
             if (name is None or r.name == name) and (status is None or r.status == status)
         ]
+        reasons = vf_states.error_reasons(session, rows)
+        return [port_view(r, reasons.get(r.id)) for r in rows]
 
 
 def delete(ctl: Controller, caller: Caller, port_id: str) -> None:
@@ -192,4 +195,4 @@ def set_status(
             )
         if row.device_id is not None:
             refresh_server_status(session, row.device_id)
-        return port_view(row)
+        return port_view(row, vf_states.error_reasons(session, [row]).get(row.id))

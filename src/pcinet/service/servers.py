@@ -450,7 +450,11 @@ def _view(session: Session, server_id: str, host: str | None) -> dict[str, Any]:
     assert row is not None
     ports = store_ports.list_ports(session, device_id=server_id)
     return server_view(
-        row, host=host, ports=ports, pci_devices=_pci_devices(session, [row])[row.id]
+        row,
+        host=host,
+        ports=ports,
+        pci_devices=_pci_devices(session, [row])[row.id],
+        reasons=vf_states.error_reasons(session, ports),
     )
 
 
@@ -498,12 +502,14 @@ def list_servers(
             ):
                 by_server[port.device_id or ""].append(port)
         devices = _pci_devices(session, rows)
+        reasons = vf_states.error_reasons(session, (p for ps in by_server.values() for p in ps))
         return [
             server_view(
                 r,
                 host=names.get(r.host_id or ""),
                 ports=by_server[r.id],
                 pci_devices=devices[r.id],
+                reasons=reasons,
             )
             for r in rows
         ]

@@ -100,9 +100,10 @@ def network_view(network: Network, segments: Sequence[Segment], caller: Caller) 
     return out
 
 
-def port_view(port: Port | sa.Row[Any] | Any) -> dict[str, Any]:
+def port_view(port: Port | sa.Row[Any] | Any, reason: str | None = None) -> dict[str, Any]:
     """A port from anything with the ports table's columns as attributes (the ORM object,
-    a Core row, a namespace)."""
+    a Core row, a namespace). ``status_reason`` is ``reason`` while the port is ``ERROR``
+    (``vf_states.error_reasons``), else null."""
     bound = port.binding_vif_type is not None
     return {
         "id": port.id,
@@ -120,6 +121,7 @@ def port_view(port: Port | sa.Row[Any] | Any) -> dict[str, Any]:
         "port_security_enabled": port.port_security_enabled,
         "admin_state_up": port.admin_state_up,
         "status": port.status,
+        "status_reason": reason if port.status == "ERROR" else None,
         "device_id": port.device_id or "",
         "numa_affinity_policy": port.numa_affinity_policy,
         "min_tx_rate": port.min_tx_rate,
@@ -136,7 +138,10 @@ def server_view(
     host: str | None,
     ports: Sequence[Port],
     pci_devices: Sequence[Mapping[str, Any]] = (),
+    reasons: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``reasons``: the ``status_reason`` of its ports in ``ERROR``, by port id."""
+    reasons = reasons or {}
     return {
         "id": server.id,
         "name": server.name,
@@ -148,7 +153,7 @@ def server_view(
         "flavor": server.flavor,
         "numa_cells": server.cells,
         "created_at": time_text(server.created_at),
-        "ports": [port_view(p) for p in ports],
+        "ports": [port_view(p, reasons.get(p.id)) for p in ports],
         "pci_devices": list(pci_devices),
     }
 

@@ -7,7 +7,7 @@ reports the generation it applied, so a report about an older generation is reco
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -146,6 +146,32 @@ def vf_state_of_port(session: Session, port_id: str) -> VfState | None:
     query = sa.select(VfState).where(VfState.port_id == port_id)
     rows = sorted(session.scalars(query), key=lambda r: r.action != APPLY)
     return rows[0] if rows else None
+
+
+def error_reasons(session: Session, ports: Iterable[Any]) -> dict[str, str]:
+    """Why each ``ERROR`` port among ``ports`` is in error: the error its agent reported for
+    the VF the port is bound to (that VF's apply, ``reported_error``). Read when a port is
+    shown, so that placing a server writes nothing more; no query when no port is in
+    ``ERROR``."""
+    failed = {p.id: p.pci_address for p in ports if p.status == "ERROR"}
+    out: dict[str, str] = {}
+    ids = sorted(failed)
+    for start in range(0, len(ids), _REASON_CHUNK):
+        rows = session.execute(
+            sa.select(VfState.port_id, VfState.pci_address, VfState.reported_error).where(
+                VfState.port_id.in_(ids[start : start + _REASON_CHUNK]),
+                VfState.action == APPLY,
+                VfState.reported_status == "error",
+            )
+        )
+        for port_id, address, error in rows:
+            if error and port_id is not None and failed.get(port_id) == address:
+                out[port_id] = error
+    return out
+
+
+# Port ids per query: far under SQLite's and PostgreSQL's bound-parameter limits.
+_REASON_CHUNK = 500
 
 
 def report(
