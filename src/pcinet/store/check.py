@@ -80,6 +80,17 @@ def check(engine: Engine) -> list[Violation]:
         ]
 
 
+def check_url(database_url: str) -> dict[str, Any]:
+    """The report of :func:`check` on the database at ``database_url`` (its own engine)."""
+    from pcinet.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        return report(check(engine))
+    finally:
+        engine.dispose()
+
+
 def report(violations: list[Violation]) -> dict[str, Any]:
     """The JSON answer: ``{"ok": bool, "violations": [{"invariant", "detail"}]}``."""
     return {"ok": not violations, "violations": [v.to_dict() for v in violations]}
