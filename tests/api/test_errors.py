@@ -104,6 +104,19 @@ def test_openapi_lists_every_documented_route(api: Api) -> None:
     assert ("GET", "/healthz") in served
 
 
+def test_openapi_documents_503_database_unavailable_on_every_operation(api: Api) -> None:
+    spec = expect(api.as_token(None).get("/openapi.json"), 200)
+    operations = [(m, p, op) for p, ops in spec["paths"].items() for m, op in ops.items()]
+    assert len(operations) >= 30, len(operations)
+    lacking = [f"{m.upper()} {p}" for m, p, op in operations if "503" not in op["responses"]]
+    assert not lacking, f"no 503 documented: {lacking}"
+    for _, _, op in operations:
+        answer = op["responses"]["503"]
+        assert "database_unavailable" in answer["description"]
+        schema = answer["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, schema
+
+
 def test_an_integer_too_large_for_the_database_is_400_naming_the_property(api: Api) -> None:
     huge = 10**30
     err = error(api.put("/v1/hosts/cn1", {"vcpus": huge, "memory_mb": 1024}), 400, "invalid_input")

@@ -59,13 +59,18 @@ def test_regression_the_database_going_away_is_503_and_recovers(own_pg: PgServer
         member = expect(api.post("/v1/tokens", {"project_id": "p1"}), 201)["token"]
         port = api.port(net["id"])
 
+        paths = expect(api.get("/openapi.json"), 200)["paths"]
         own_pg.halt()
-        for response in (
-            api.get("/v1/networks"),
-            api.get(f"/v1/servers/{first['id']}"),
-            api.boot_response([port["id"]], name="while-down"),
-            api.as_token(member).get("/v1/networks"),  # a token never looked up here
+        for operation, response in (
+            (("get", "/v1/networks"), api.get("/v1/networks")),
+            (("get", "/v1/servers/{server_id}"), api.get(f"/v1/servers/{first['id']}")),
+            (("post", "/v1/servers"), api.boot_response([port["id"]], name="while-down")),
+            # a token never looked up here
+            (("get", "/v1/networks"), api.as_token(member).get("/v1/networks")),
+            (("get", "/healthz"), api.get("/healthz")),
         ):
+            method, path = operation
+            assert "503" in paths[path][method]["responses"], operation  # the contract says so
             err = error(response, 503, "database_unavailable")
             assert response.headers["Retry-After"] == "1"
             assert "try again" in err["message"]

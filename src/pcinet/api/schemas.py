@@ -33,13 +33,19 @@ _WHEN = {
     409: "a conflict; the code says which (e.g. vlan_in_use, port_in_use, no_valid_host)",
     413: "request_too_large: the body is over the size limit",
     500: "binding_inconsistent: an internal consistency error (a bug, never a user error)",
-    503: "no_network_available, or the database is unavailable",
+    503: "database_unavailable (the database is unavailable or busy; retry after the "
+    "Retry-After header's seconds), or no_network_available",
 }
+# Every operation reaches the database (the token lookup; /healthz reads the schema
+# revision), so every one may answer 503 database_unavailable (``api.dbdown``).
+_ALWAYS = (503,)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses`` of an operation that may answer ``statuses`` with an error body."""
-    return {s: {"model": ErrorBody, "description": _WHEN[s]} for s in statuses}
+    """The ``responses`` of an operation that may answer ``statuses`` with an error body,
+    plus 503 ``database_unavailable``, which every operation may answer."""
+    every = sorted({*statuses, *_ALWAYS})
+    return {s: {"model": ErrorBody, "description": _WHEN[s]} for s in every}
 
 
 def answers(status: int, model: Any, *error_statuses: int) -> dict[str, Any]:
