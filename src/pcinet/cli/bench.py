@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,16 @@ from pcinet.cli.output import console, fail, new_app, print_json
 from pcinet.core.errors import InvalidInput, PcinetError
 
 bench_app = new_app(help="Benchmarks; results print as JSON with --json.", no_args_is_help=True)
+
+
+def print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    """A benchmark's result: its JSON, or one ``key: value`` line per figure."""
+    if as_json:
+        print_json(result)
+        return
+    width = max((len(key) for key in result), default=0)
+    for key, value in result.items():
+        console.print(f"{key:>{width}}: {value}", markup=False)
 
 
 @bench_app.command("scheduler")
@@ -30,11 +40,7 @@ def bench_scheduler(
     result = run_scheduler_bench(
         hosts, vfs_per_pf=vfs_per_pf, decisions=decisions, seed=seed, progress=not as_json
     )
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        console.print(f"{key:>18}: {value}")
+    print_result(result, as_json=as_json)
 
 
 @bench_app.command("hardhost")
@@ -140,11 +146,7 @@ def bench_placement(
         )
     except PcinetError as exc:
         fail(exc, as_json=as_json)
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        console.print(f"{key:>18}: {value}")
+    print_result(result, as_json=as_json)
 
 
 @bench_app.command("agent")
@@ -158,11 +160,7 @@ def bench_agent(
     from pcinet.bench.agent import run_agent_bench
 
     result = run_agent_bench(vfs, steady_passes)
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        console.print(f"{key:>22}: {value}")
+    print_result(result, as_json=as_json)
 
 
 @bench_app.command("discover")
@@ -181,11 +179,7 @@ def bench_discover(
         result = run_discover_bench(pfs, vfs_per_pf, model=model, repeat=repeat)
     except PcinetError as exc:
         fail(exc, as_json=as_json)
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        console.print(f"{key:>18}: {value}")
+    print_result(result, as_json=as_json)
 
 
 @bench_app.command("stress")
@@ -220,11 +214,7 @@ def bench_stress(
             result = run_stress(url, replicas=replicas, clients=clients, seconds=seconds, seed=seed)
     except PcinetError as exc:
         fail(exc, as_json=as_json)
-    if as_json:
-        print_json(result)
-    else:
-        for key, value in result.items():
-            console.print(f"{key:>20}: {value}", markup=False)
+    print_result(result, as_json=as_json)
     if not result["ok"]:
         raise typer.Exit(1)
 
@@ -264,10 +254,6 @@ def bench_crash(
             result = run_crash(url, kills=kills, clients=clients, seed=seed)
     except PcinetError as exc:
         fail(exc, as_json=as_json)
-    if as_json:
-        print_json(result)
-    else:
-        for key, value in result.items():
-            console.print(f"{key:>20}: {value}", markup=False)
+    print_result(result, as_json=as_json)
     if not result["ok"]:
         raise typer.Exit(1)

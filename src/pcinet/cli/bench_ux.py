@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pcinet.cli.bench import bench_app
-from pcinet.cli.output import console, print_json
+from pcinet.cli.bench import bench_app, print_result
 
 
 @bench_app.command("ux")
@@ -22,8 +21,4 @@ def bench_ux(
     from pcinet.bench.ux import run_ux_bench
 
     result = run_ux_bench(hosts, vfs_per_pf=vfs_per_pf, scrapes=scrapes)
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        console.print(f"{key:>24}: {value}")
+    print_result(result, as_json=as_json)
