@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from pcinet.core.errors import ConsistencyError, InvalidDevice
+from pcinet.core.errors import ConsistencyError, InvalidDevice, InvalidInput
 from pcinet.core.network import Network, NetworkType, Segment
 from pcinet.core.pci import DevType, PciDevice
 from pcinet.core.port import Port, VnicType, normalize_mac
@@ -30,6 +30,9 @@ class PortBinding:
     vif_type: str
     vif_details: Mapping[str, Any]
     profile: Mapping[str, Any]
+    # The MAC the port takes: a direct-physical port its PF's (the guest uses the PF's
+    # burnt-in MAC), when the host reported it; None keeps the port's own.
+    mac_address: str | None = None
 
     @property
     def vlan(self) -> int:
@@ -95,6 +98,22 @@ def _check_device(port: Port, network: Network, device: PciDevice, prefix: str) 
         )
 
 
+def usable_mac(device: PciDevice) -> str | None:
+    """The device's reported MAC if a port can take it (a unicast address); None when it
+    is unknown (not reported: e.g. no netdev) or unusable (all-zero, multicast).
+
+    >>> pf = PciDevice("0000:3b:00.0", "8086", "1572", DevType.PF, mac_address="3C:FD:FE:3B:00:00")
+    >>> usable_mac(pf)
+    '3c:fd:fe:3b:00:00'
+    """
+    if device.mac_address is None:
+        return None
+    try:
+        return normalize_mac(device.mac_address, field="mac_address")
+    except InvalidInput:
+        return None
+
+
 def bind_port(
     port: Port,
     network: Network,
@@ -113,7 +132,9 @@ def bind_port(
 
     The profile is the port's own ``binding:profile`` with the binding's keys over it:
     ``pci_slot``, ``pci_vendor_info``, ``physical_network``, and where they apply
-    ``pf_mac_address``, ``vf_num`` and ``trusted``.
+    ``pf_mac_address``, ``vf_num`` and ``trusted``; for a PF whose MAC the host reported
+    (``device.mac_address``), ``device_mac_address``, which is also the binding's
+    ``mac_address``: as in Nova, a whole PF keeps its burnt-in MAC, so the port takes it.
     """
     prefix = f"port {port.id or port.name}: " if (port.id or port.name) else ""
     _check_device(port, network, device, prefix)
@@ -146,6 +167,9 @@ def bind_port(
                     f"vf_num: expected a non-negative integer, got {vf_num!r}", field="vf_num"
                 )
             binding_keys["vf_num"] = vf_num
+    device_mac = usable_mac(device) if device.dev_type is DevType.PF else None
+    if device_mac is not None:
+        binding_keys["device_mac_address"] = device_mac
     if port.trusted:
         binding_keys["trusted"] = True
 
@@ -157,4 +181,5 @@ def bind_port(
             {"port_filter": False, "connectivity": "l2", "vlan": str(vlan)}
         ),
         profile=MappingProxyType({**port.profile, **binding_keys}),
+        mac_address=device_mac,
     )

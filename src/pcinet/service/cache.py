@@ -36,10 +36,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pcinet.core.binding import usable_mac
 from pcinet.core.pci import PciDevice, address_to_int
 from pcinet.scheduler import Decision, PlacementRequest, SchedulerConfig, Snapshot, decide
 from pcinet.scheduler.capacity import private_copy
@@ -60,7 +62,8 @@ class Reservation:
     """Devices and compute taken from the snapshot for one placement, not yet committed.
 
     ``devices`` holds, per PCI request in request order, the chosen devices (with their
-    tags, for binding) and ``device_ids`` their database ids."""
+    tags, for binding) and ``device_ids`` their database ids; ``pf_macs`` the MAC of each
+    chosen VF's PF, where the host reported the PF with one (``pf_mac_address``)."""
 
     host: str
     host_id: str
@@ -72,6 +75,7 @@ class Reservation:
     memory_mb: int
     cells: tuple[CellUse, ...]
     decision: Decision
+    pf_macs: Mapping[str, str]
 
 
 class SnapshotCache:
@@ -260,7 +264,12 @@ class SnapshotCache:
                 cells=cells,
             )
             by_address = {d.address: d for d in record.devices}
+            chosen = [by_address[a] for group in placement.devices for a in group]
+            parents = {d.address: by_address.get(d.parent_address or "") for d in chosen}
             return Reservation(
+                pf_macs=MappingProxyType(
+                    {a: mac for a, pf in parents.items() if pf and (mac := usable_mac(pf))}
+                ),
                 host=placement.host,
                 host_id=record.id,
                 seen_generation=self._generation[placement.host],

@@ -18,6 +18,11 @@ Creating a server:
 5. a lost race (ConcurrentUpdate) reloads the host and goes back to 2, at most
    ``Controller.claim_attempts`` times, then 409 ``concurrent_update``. No valid host is
    answered only after one refresh of the snapshot (so a stale view never says no).
+
+A ``direct-physical`` port takes its PF's MAC, as in Nova (the guest uses the PF's
+burnt-in MAC), when the host reported one; its own MAC is kept (``own_mac_address``) and
+given back on delete. Another port of the network with that MAC makes the create 409
+``mac_address_in_use`` naming that port, the network and the PF, with nothing written.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_alias_extra_spec, parse_aliases
-from pcinet.core.binding import VIF_TYPE_PF, VIF_TYPE_VF, PortBinding, bind_port
+from pcinet.core.binding import VIF_TYPE_PF, VIF_TYPE_VF, PortBinding, bind_port, usable_mac
 from pcinet.core.errors import NetworkNotServable, PcinetError
 from pcinet.core.flavor import Flavor, flavor_requirements
 from pcinet.core.network import Network, NetworkType, Segment
+from pcinet.core.pci import DevType
 from pcinet.core.port import Port, VnicType, server_requests
 from pcinet.core.request import NumaPolicy, PciRequest, RequestKind
 from pcinet.scheduler import PlacementRequest
@@ -52,10 +58,11 @@ from pcinet.store import servers as store_servers
 from pcinet.store import vf_states
 from pcinet.store.aliases import list_aliases
 from pcinet.store.claims import NewServer, release
-from pcinet.store.errors import ConcurrentUpdate, PortInUse
+from pcinet.store.errors import ConcurrentUpdate, LentMacTaken, MacAddressInUse, PortInUse
 from pcinet.store.models import Allocation, Device, Server
 from pcinet.store.models import Port as PortRow
 from pcinet.store.placements import (
+    MacLend,
     PlacementWrite,
     PortAttach,
     VfDesired,
@@ -270,7 +277,9 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
             continue
         attempts += 1
         try:
-            alone = not limited and single_statement(ctl.engine.dialect.name, outcome.device_ids)
+            alone = not limited and single_statement(
+                ctl.engine.dialect.name, outcome.device_ids, _lent_macs(plan, outcome)
+            )
             with ctl.cache.claiming(outcome) as seen:
                 started = time.perf_counter()
                 with ctl.core_unit(autocommit=alone) as conn:
@@ -279,6 +288,12 @@ def _place(ctl: Controller, plan: _Plan, server: NewServer) -> dict[str, Any]:
                         enforce(conn, server.project_id, limits, ("servers", "vfs"))
                 ctl.metrics.claim_seconds.observe(time.perf_counter() - started)
                 ctl.cache.committed(outcome, seen, generation)
+        except LentMacTaken as exc:
+            ctl.cache.failed(outcome)
+            clash = _mac_clash(ctl, plan, outcome, exc)
+            if clash is None and attempts < ctl.claim_attempts:
+                continue  # the port holding the MAC let it go meanwhile
+            raise clash or MacAddressInUse(exc.message, field="server.ports") from None
         except ConcurrentUpdate:
             ctl.cache.conflicts += 1
             ctl.metrics.conflicts.inc()
@@ -304,13 +319,18 @@ def _commit(
     host's new generation and the views of the server's ports, in its order."""
     attached: dict[int, dict[str, Any]] = {}
     vfs: list[VfDesired] = []
+    lends: list[MacLend] = []
     for r, pci in enumerate(plan.request.pci):
         if pci.kind is not RequestKind.PORT:
             continue
         index = int(pci.source)
         port, device = plan.ports[index], res.devices[r][0]
         binding = bind_port(
-            plan.core_ports[index], plan.networks[index], device, vf_num=device.vf_index
+            plan.core_ports[index],
+            plan.networks[index],
+            device,
+            pf_mac_address=res.pf_macs.get(device.address),
+            vf_num=device.vf_index,
         )
         seg = binding.segment
         attached[index] = {
@@ -325,6 +345,11 @@ def _commit(
             "device_position": index,
             "status": "BUILD" if binding.vif_type == VIF_TYPE_VF else "ACTIVE",
         }
+        if binding.mac_address is not None and binding.mac_address != port.mac_address:
+            attached[index].update(
+                mac_address=binding.mac_address, own_mac_address=port.mac_address
+            )
+            lends.append(MacLend(port.id, port.network_id, binding.mac_address))
         if binding.vif_type == VIF_TYPE_VF:
             desired = desired_vf_state(port, plan.core_ports[index], binding)
             vfs.append(VfDesired(device.address, port.id, desired))
@@ -349,6 +374,7 @@ def _commit(
             cells=res.cells,
             ports=[PortAttach(plan.ports[i].id, attached[i]) for i in order],
             vfs=vfs,
+            lends=lends,
         ),
     )
     views = [
@@ -365,6 +391,52 @@ def _commit(
         for i in order
     ]
     return generation, views
+
+
+def _lent_macs(plan: _Plan, res: Reservation) -> list[str]:
+    """The ports to which the reservation lends a PF's MAC (to write in a transaction)."""
+    return [
+        plan.ports[int(pci.source)].id
+        for r, pci in enumerate(plan.request.pci)
+        if pci.kind is RequestKind.PORT
+        and res.devices[r][0].dev_type is DevType.PF
+        and usable_mac(res.devices[r][0]) is not None
+    ]
+
+
+def _mac_clash(
+    ctl: Controller, plan: _Plan, res: Reservation, exc: LentMacTaken
+) -> MacAddressInUse | None:
+    """The 409 for a port that cannot take its PF's MAC, naming the port that has it, the
+    network and the PF; None if no port has it any more (it was let go meanwhile). The
+    claim was rolled back: what is read here is committed state."""
+    for r, pci in enumerate(plan.request.pci):
+        if pci.kind is not RequestKind.PORT:
+            continue
+        index = int(pci.source)
+        port, device, network = plan.ports[index], res.devices[r][0], plan.networks[index]
+        mac = usable_mac(device) if device.dev_type is DevType.PF else None
+        if mac is None or exc.port_id not in (None, port.id):
+            continue
+        holder = exc.holder
+        if holder is None:
+            with ctl.core_unit(autocommit=True) as conn:
+                holder = store_ports.mac_holder(conn, port.network_id, mac, other_than=port.id)
+        if holder is None:
+            continue
+        with ctl.unit(readonly=True) as session:
+            row = store_ports.get_port(session, holder)
+            lent = row is not None and row.own_mac_address == mac
+            name = f" ({row.name})" if row is not None and row.name else ""
+        field = f"server.ports[{index}]"
+        return MacAddressInUse(
+            f"{field}: port {port.id} cannot take MAC {mac} of PF {device.address} on host "
+            f"{res.host} (a direct-physical port takes its PF's MAC): port {holder}{name} of "
+            f"network {network.name} ({port.network_id}) has it"
+            + (" as its own MAC, lent away while it is bound" if lent else ""),
+            field=field,
+        )
+    return None
 
 
 def desired_vf_state(row: Any, port: Port, binding: PortBinding) -> dict[str, Any]:

@@ -34,3 +34,14 @@ class MacAddressInUse(PcinetError):
     """Another port of the network has this MAC address."""
 
     code = "mac_address_in_use"
+
+
+class LentMacTaken(MacAddressInUse):
+    """A port cannot take the MAC a ``direct-physical`` binding lends it (its PF's): another
+    port of its network has that MAC, as its MAC or as its own MAC lent away. ``holder`` is
+    that port's id when the store knows it; after a unique violation it does not, and with
+    several ports lent a MAC not even which of them (``port_id`` None): read again."""
+
+    def __init__(self, message: str, *, port_id: str | None, holder: str | None) -> None:
+        super().__init__(message, field="ports")
+        self.port_id, self.holder = port_id, holder

@@ -225,6 +225,9 @@ class Port(Base):
     name: Mapped[str] = mapped_column(NAME, default="")
     description: Mapped[str] = mapped_column(NAME, default="", server_default="")
     mac_address: Mapped[str] = mapped_column(sa.String(17))
+    # The port's own MAC while a direct-physical binding lends it its PF's (in
+    # ``mac_address``); null otherwise. Reserved on the network like ``mac_address``.
+    own_mac_address: Mapped[str | None] = mapped_column(sa.String(17))
     vnic_type: Mapped[str] = mapped_column(sa.String(32), default="normal")
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     port_security_enabled: Mapped[bool] = mapped_column(default=True)

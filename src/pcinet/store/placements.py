@@ -16,6 +16,12 @@ desired VF states, all or nothing, in the caller's unit of work.
   calls there, not round trips).
 A mismatch raises (ConcurrentUpdate for the host or its devices, PortInUse for a port
 another server took) and the caller's unit of work rolls everything back.
+
+A port a ``direct-physical`` binding lends its PF's MAC (``MacLend``: its attach sets
+``mac_address`` and ``own_mac_address``) must not clash on its network: the unique
+constraint catches a port that has the MAC, and a query after the write (so in a
+transaction, not autocommit: ``single_statement(..., lends)``) one that lent it away as its
+own (``store.ports``); either is LentMacTaken.
 """
 
 from __future__ import annotations
@@ -41,9 +47,9 @@ from pcinet.store.claims import (
     stale_error,
     update_host_usage,
 )
-from pcinet.store.errors import ConcurrentUpdate, PortInUse
+from pcinet.store.errors import ConcurrentUpdate, LentMacTaken, PortInUse
 from pcinet.store.models import Port
-from pcinet.store.ports import attach_statement, bind_port
+from pcinet.store.ports import attach_statement, bind_port, mac_holder
 from pcinet.store.uow import Conn, Executor, connection_of
 from pcinet.store.vf_states import VF_COLUMNS, VF_TABLE, apply_on_conflict, set_desired
 
@@ -60,6 +66,16 @@ class PortAttach:
 
     port_id: str
     values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MacLend:
+    """Port ``port_id`` of network ``network_id`` takes MAC ``mac`` (its PF's; its attach
+    sets ``mac_address`` and ``own_mac_address``)."""
+
+    port_id: str
+    network_id: str
+    mac: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +185,35 @@ class PlacementWrite:
     cells: Sequence[CellUse]
     ports: Sequence[PortAttach] = ()
     vfs: Sequence[VfDesired] = ()
+    lends: Sequence[MacLend] = ()
 
 
 def place(db: Executor, write: PlacementWrite) -> int:
     """Claim, attach, record (see the module docstring); return the host's new generation."""
     conn = connection_of(db)
+    try:
+        generation = _place(conn, write)
+    except sa.exc.IntegrityError as exc:
+        if write.lends and "mac_address" in str(exc.orig):
+            lent = ", ".join(f"{x.mac} (port {x.port_id})" for x in write.lends)
+            raise LentMacTaken(
+                f"another port of the network has MAC {lent}",
+                port_id=write.lends[0].port_id if len(write.lends) == 1 else None,
+                holder=None,
+            ) from exc
+        raise
+    for lend in write.lends:
+        holder = mac_holder(conn, lend.network_id, lend.mac, other_than=lend.port_id)
+        if holder is not None:
+            raise LentMacTaken(
+                f"port {holder} of network {lend.network_id} has MAC {lend.mac}",
+                port_id=lend.port_id,
+                holder=holder,
+            )
+    return generation
+
+
+def _place(conn: Conn, write: PlacementWrite) -> int:
     if not single_statement(conn.dialect.name, write.devices):
         return _place_stepwise(conn, write)
     w, server = write, write.server
@@ -211,6 +251,8 @@ def place(db: Executor, write: PlacementWrite) -> int:
     try:
         row = conn.execute(stmt, params).one()
     except sa.exc.IntegrityError as exc:
+        if w.lends and "mac_address" in str(exc.orig):
+            raise
         raise ConcurrentUpdate(
             f"host {w.host_id}: the claim conflicts with rows written meanwhile"
         ) from exc
@@ -231,10 +273,11 @@ def place(db: Executor, write: PlacementWrite) -> int:
     return int(row.generation)
 
 
-def single_statement(dialect: str, devices: Sequence[object]) -> bool:
+def single_statement(dialect: str, devices: Sequence[object], lends: Sequence[object] = ()) -> bool:
     """Whether ``place`` writes with one statement (then run it without a transaction:
-    the statement is atomic on its own); else it needs the caller's transaction."""
-    return dialect == "postgresql" and bool(devices)
+    the statement is atomic on its own); else it needs the caller's transaction (also
+    for ``lends``: a query follows the write)."""
+    return dialect == "postgresql" and bool(devices) and not lends
 
 
 def _place_stepwise(conn: Conn, w: PlacementWrite) -> int:

@@ -3,6 +3,12 @@
 The database guarantees that a MAC address is unique within a network (``add_port`` turns a
 violation into MacAddressInUse) and that a port is attached to at most one server at a time
 (``bind_port`` attaches with ``WHERE device_id IS NULL``; PortInUse otherwise).
+
+A ``direct-physical`` binding lends the port its PF's MAC: ``mac_address`` becomes the PF's
+and ``own_mac_address`` keeps the port's own until ``unbind_ports`` gives it back. An own
+MAC lent away stays reserved on its network (``mac_holder``), so that it can always be
+given back: ``add_port`` refuses it, and so does a placement lending it (checked after the
+write, in the same transaction: a writer that committed meanwhile is seen).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ BINDING_FIELDS = (
     "pci_address",
     "device_position",
 )
+# What a binding that lends the port its PF's MAC sets besides (see the module docstring).
+LENT_MAC_FIELDS = ("mac_address", "own_mac_address")
 
 
 def add_port(
@@ -46,22 +54,39 @@ def add_port(
         updated_at=now,
         **fields,
     )
+    in_use = f"mac_address: {mac_address} is in use on network {network_id}"
     try:
         with session.begin_nested():
             session.add(port)
+            session.flush()
+            # After the insert, which waited for any writer of this MAC: one that lent
+            # the MAC away as a port's own has committed, and this statement sees it.
+            lender = mac_holder(session, network_id, mac_address, other_than=port.id)
+            if lender is not None:
+                raise MacAddressInUse(
+                    f"{in_use} (the own MAC of port {lender}, which carries its PF's while bound)",
+                    field="mac_address",
+                )
     except sa.exc.IntegrityError:
-        if mac_in_use(session, network_id, mac_address):
-            raise MacAddressInUse(
-                f"mac_address: {mac_address} is in use on network {network_id}",
-                field="mac_address",
-            ) from None
+        if mac_holder(session, network_id, mac_address) is not None:
+            raise MacAddressInUse(in_use, field="mac_address") from None
         raise
     return port
 
 
-def mac_in_use(session: Session, network_id: str, mac_address: str) -> bool:
-    query = sa.select(Port.id).where(Port.network_id == network_id, Port.mac_address == mac_address)
-    return session.scalars(query.limit(1)).first() is not None
+def mac_holder(
+    db: Executor, network_id: str, mac_address: str, *, other_than: str | None = None
+) -> str | None:
+    """The id of a port of the network (not ``other_than``) that has ``mac_address``, as its
+    MAC or as its own MAC lent away (``own_mac_address``); None if there is none."""
+    query = sa.select(_PORTS.c.id).where(
+        _PORTS.c.network_id == network_id,
+        sa.or_(_PORTS.c.mac_address == mac_address, _PORTS.c.own_mac_address == mac_address),
+    )
+    if other_than is not None:
+        query = query.where(_PORTS.c.id != other_than)
+    found: str | None = connection_of(db).execute(query.limit(1)).scalar()
+    return found
 
 
 def get_port(session: Session, port_id: str) -> Port | None:
@@ -155,10 +180,11 @@ def bind_port(
     status: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``), and
-    ``status`` when given. Atomic against another server taking the port: PortInUse if it
-    is attached elsewhere. One statement, no RETURNING: this is on the placement hot path."""
-    unknown = set(binding) - set(BINDING_FIELDS)
+    """Attach a port to a server and record its binding (keys of ``BINDING_FIELDS``, and of
+    ``LENT_MAC_FIELDS`` when it lends the port a PF's MAC), and ``status`` when given.
+    Atomic against another server taking the port: PortInUse if it is attached elsewhere.
+    One statement, no RETURNING: this is on the placement hot path."""
+    unknown = set(binding) - set(BINDING_FIELDS) - set(LENT_MAC_FIELDS)
     if unknown:
         raise ValueError(f"not binding fields: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = dict(binding)
@@ -219,10 +245,13 @@ def ports_with_segments(
 
 
 def unbind_ports(session: Session, server_id: str) -> list[Port]:
-    """Detach every port of a server and clear its binding; status back to DOWN."""
+    """Detach every port of a server and clear its binding; status back to DOWN. A port
+    that was lent its PF's MAC gets its own back (reserved meanwhile: no clash)."""
     ports = list_ports(session, device_id=server_id)
     now = utcnow()
     for port in ports:
+        if port.own_mac_address is not None:
+            port.mac_address, port.own_mac_address = port.own_mac_address, None
         port.device_id = None
         port.status = "DOWN"
         port.updated_at = now
