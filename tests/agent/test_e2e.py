@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from pcinet.client import Client
+from pcinet.cli.main import app
+from pcinet.client import ApiError, Client
 from pcinet.config import Settings
 from pcinet.core.nics import X710
 from pcinet.inventory.treegen import HostLayout, NicLayout, NumaNodeLayout, write_sysfs_tree
@@ -201,3 +204,67 @@ def test_two_agents_a_boot_a_crash_mid_pass_and_a_delete(cloud: Cloud) -> None:
         assert after[address] == before  # every VF back to what it was, no owner
     host.once()
     assert json.loads((host.base / "state" / "agent-state.json").read_text())["owned"] == {}
+
+
+def test_a_direct_physical_port_carries_its_pf_mac_and_gets_its_own_back(cloud: Cloud) -> None:
+    """The PF's MAC as the agent discovers it goes to the port (the guest uses it); the
+    agent programs nothing for a whole PF, the libvirt XML sets no MAC on it. The two hosts'
+    generated trees are alike, so their PFs have one MAC (cloned hosts): a port on the
+    same network taking the other PF is 409 naming the first port, until it is released."""
+    admin, hosts = cloud.admin, cloud.hosts
+    for host in hosts.values():
+        host.once()
+    factory = {name: h.vfs() for name, h in hosts.items()}
+    discovered = cli("discover", "--sysfs-root", str(hosts["cn1"].base / "sys"), "--json")
+    assert discovered.returncode == 0, discovered.stderr
+    (pf,) = (d for d in json.loads(discovered.stdout)["devices"] if d["dev_type"] == "type-PF")
+    net = admin.create_network(
+        {"name": "net-pf", "provider:network_type": "vlan", "provider:physical_network": "phy1"}
+    )
+    own = ("fa:16:3e:00:00:0a", "fa:16:3e:00:00:0b")
+    first, second = (
+        admin.create_port(
+            {"network_id": net["id"], "binding:vnic_type": "direct-physical", "mac_address": m}
+        )
+        for m in own
+    )
+    flavor = {"vcpus": 1, "memory_mb": 1024}
+    server = admin.create_server("pf-vm", flavor, [first["id"]])
+    host = hosts[server["host"]]
+    (bound,) = server["ports"]
+    assert bound["pci_slot"] == pf["address"]
+    assert bound["mac_address"] == pf["mac"] == bound["binding:profile"]["device_mac_address"]
+    pf_row = next(d for d in admin.get_host(host.name)["devices"] if d["dev_type"] == "type-PF")
+    assert pf_row["mac_address"] == pf["mac"]
+    for h in hosts.values():
+        h.once()
+    assert admin.get_server(server["id"])["status"] == "ACTIVE"
+    assert admin.get_port(first["id"])["mac_address"] == pf["mac"]
+    assert admin.get_vf_state(host.name)["vfs"] == []  # nothing to program on a whole PF
+    assert host.vfs() == factory[host.name]
+    shown = CliRunner().invoke(
+        app,
+        ["server", "show", server["id"], "--libvirt-xml"],
+        env={"PCINET_URL": host.url, "PCINET_TOKEN": ADMIN_TOKEN},
+    )
+    assert shown.exit_code == 0, shown.output
+    devices = ET.fromstring(shown.stdout).find("devices")
+    assert devices is not None and [e.tag for e in devices] == ["hostdev"]
+    assert devices.find(".//mac") is None  # the guest sees the PF's own MAC: the port's
+
+    with pytest.raises(ApiError) as clash:
+        admin.create_server("pf-vm2", flavor, [second["id"]])
+    assert clash.value.code == "mac_address_in_use"
+    for part in (first["id"], second["id"], "net-pf", pf["mac"]):
+        assert part in clash.value.message, clash.value.message
+    assert admin.get_port(second["id"])["mac_address"] == own[1]
+
+    admin.delete_server(server["id"])
+    for h in hosts.values():
+        h.once()
+    assert admin.get_port(first["id"])["mac_address"] == own[0]
+    assert host.vfs() == factory[host.name]
+    again = admin.create_server("pf-vm2", flavor, [second["id"]])
+    assert again["ports"][0]["mac_address"] == pf["mac"]
+    admin.delete_server(again["id"])
+    assert admin.get_port(second["id"])["mac_address"] == own[1]

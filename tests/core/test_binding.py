@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pcinet.core.binding import PortBinding, bind_port
+from pcinet.core.binding import PortBinding, bind_port, usable_mac
 from pcinet.core.errors import ConsistencyError, InvalidDevice
 from pcinet.core.network import Network, NetworkType, Segment
 from pcinet.core.pci import DevType, PciDevice
@@ -181,6 +181,43 @@ def test_profile(
     port: Port, device: PciDevice, kwargs: dict[str, Any], profile: dict[str, Any]
 ) -> None:
     assert dict(bind_port(port, NET1, device, **kwargs).profile) == profile
+
+
+@pytest.mark.parametrize(
+    ("reported", "taken"),
+    [
+        ("3C-FD-FE-0A-00-00", "3c:fd:fe:0a:00:00"),
+        (None, None),  # not reported: the port keeps its own
+        ("00:00:00:00:00:00", None),  # a device not configured yet
+        ("01:00:5e:00:00:01", None),  # multicast: no port can carry it
+    ],
+)
+def test_a_pf_lends_its_mac_to_a_direct_physical_port(
+    reported: str | None, taken: str | None
+) -> None:
+    """Nova's ``device_mac_address``: a whole PF keeps its burnt-in MAC, so the port takes
+    it; a VF's binding never lends a MAC (its port's is programmed on the VF)."""
+    device = PciDevice(
+        PF_ADDR, "8086", "1572", DevType.PF, tags={"physical_network": "phy1"}, mac_address=reported
+    )
+    binding = bind_port(Port("n", VnicType.DIRECT_PHYSICAL), NET1, device)
+    assert binding.mac_address == taken
+    assert binding.profile.get("device_mac_address") == taken
+    assert ("device_mac_address" in binding.profile) == (taken is not None)
+    assert usable_mac(device) == taken
+    with_mac = PciDevice(
+        "0000:0a:10.1",
+        "8086",
+        "154c",
+        DevType.VF,
+        PF_ADDR,
+        tags={"physical_network": "phy1"},
+        mac_address="02:00:00:00:00:01",
+    )
+    vf_binding = bind_port(DIRECT, NET1, with_mac, pf_mac_address="3c:fd:fe:0a:00:00")
+    assert vf_binding.mac_address is None
+    assert "device_mac_address" not in vf_binding.profile
+    assert vf_binding.profile["pf_mac_address"] == "3c:fd:fe:0a:00:00"
 
 
 def test_overlay_profile_has_null_physnet() -> None:
