@@ -359,6 +359,18 @@ class Client:
         ``memory_mb``, ``extra_spec`` as a list of ``KEY=VALUE``, ``max_servers``)."""
         return self._object("GET", "/v1/capacity", params=params)
 
+    def why_not(
+        self,
+        flavor: Mapping[str, Any],
+        ports: Sequence[str] = (),
+        networks: Sequence[Mapping[str, str]] = (),
+    ) -> Json:
+        """``POST /v1/why-not``: where a server with ``flavor``, the existing ``ports``
+        (ids) and new ports ``networks`` (``{"network", "vnic_type"}``) would go, and every
+        host's reason; nothing is claimed."""
+        body = {"flavor": dict(flavor), "ports": list(ports), "networks": list(networks)}
+        return self._object("POST", "/v1/why-not", body=body)
+
     def get_server(self, server_id: str) -> Json:
         return self._object("GET", f"/v1/servers/{_seg(server_id)}")
 

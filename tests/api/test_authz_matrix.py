@@ -155,6 +155,13 @@ ROWS = [
         {"name": "s", "flavor": FLAVOR, "ports": ["{port}"]},
     ),
     Row("GET", "/v1/servers", (401, 200, 200, 200, 200)),
+    Row(
+        "POST",
+        "/v1/why-not",
+        (401, 200, 404, 403, 200),
+        {"flavor": FLAVOR, "ports": ["{spare_port}"]},
+    ),
+    Row("POST", "/v1/why-not", (401, 409, 404, 403, 409), {"flavor": FLAVOR, "ports": ["{port}"]}),
     Row("GET", "/v1/servers/{server}", (401, 200, 404, 404, 200)),
     Row("DELETE", "/v1/servers/{!server}", (401, 204, 404, 403, 204)),
     # admin only
@@ -235,3 +242,10 @@ def test_another_projects_objects_answer_exactly_as_missing_ones(api: Api) -> No
     )
     capacity = expect(b.get("/v1/capacity", params={"network": world.ids["network"]}), 404)
     assert capacity["error"]["code"] == "not_found"
+    why = [
+        expect(b.post("/v1/why-not", {"flavor": FLAVOR, "ports": [port]}), 404)["error"]
+        for port in (world.ids["spare_port"], "0" * 32)
+    ]
+    assert why[0]["message"].replace(world.ids["spare_port"], "ID") == why[1]["message"].replace(
+        "0" * 32, "ID"
+    )

@@ -29,6 +29,7 @@ DOMAIN_RULES = [
     ("PUT", "/v1/hosts/{name}"),
     ("PUT", "/v1/pci/aliases"),
     ("GET", "/v1/capacity"),  # a network name given to several networks; flavor rules
+    ("POST", "/v1/why-not"),  # the same, and a port listed twice
 ]
 
 

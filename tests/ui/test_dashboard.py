@@ -182,6 +182,33 @@ def test_why_not_shows_every_hosts_reason(browser: webdriver.Chrome, url: str) -
     assert any(t.startswith("cn2") and "memory" in t for t in texts)
 
 
+def test_why_not_takes_existing_ports(browser: webdriver.Chrome, url: str) -> None:
+    with Client(url, ADMIN_TOKEN) as client:
+        net = client.list_networks(name="net-phy2")[0]
+        free = client.create_port({"network_id": net["id"], "binding:vnic_type": "direct"})
+        held = boot(client, "why-held", "net-phy2")
+        expected = client.why_not({"vcpus": 1, "memory_mb": 512}, [free["id"]])
+    sign_in(browser, url, ADMIN_TOKEN)
+    browser.get(f"{url}/ui/whynot")
+    browser.find_element(By.ID, "port_ids").send_keys(free["id"])
+    browser.find_element(By.ID, "ask").click()
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert f"Would go to {expected['host']}" in verdict and expected["devices"][0][0] in verdict
+    rows = browser.find_elements(By.CSS_SELECTOR, "#reasons tbody tr")
+    assert [r.text.split()[0] for r in rows] == [h["host"] for h in expected["hosts"]]
+
+    field = browser.find_element(By.ID, "port_ids")
+    field.clear()
+    field.send_keys(f"{free['id']}, {held['ports'][0]['id']}")
+    browser.find_element(By.ID, "ask").click()
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: "port_in_use" in b.find_element(By.ID, "error").text
+    )
+    assert held["id"] in browser.find_element(By.ID, "error").text
+    with Client(url, ADMIN_TOKEN) as client:
+        client.delete_server(held["id"])
+
+
 def test_how_many_more(browser: webdriver.Chrome, url: str) -> None:
     sign_in(browser, url, ADMIN_TOKEN)
     browser.get(f"{url}/ui/capacity")

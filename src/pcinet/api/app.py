@@ -18,6 +18,7 @@ from pcinet.api.guard import Guard
 from pcinet.api.routers import capacity, hosts, metrics, misc, networks, ports, servers
 from pcinet.api.routers import quotas as quota_routes
 from pcinet.api.routers import tokens as token_routes
+from pcinet.api.routers import whynot as whynot_routes
 from pcinet.config import Settings
 from pcinet.service.controller import Controller, settle_heap
 from pcinet.ui import routes as ui_routes
@@ -57,5 +58,6 @@ def create_app(
         app.include_router(module.router)
     app.include_router(token_routes.router)
     app.include_router(quota_routes.router)
+    app.include_router(whynot_routes.router)
     app.include_router(ui_routes.router)
     return app

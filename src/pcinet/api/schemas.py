@@ -220,3 +220,16 @@ class QuotaView(QuotaDefaults):
     project_id: str
     overrides: dict[str, int] = Field(description="the project's own limits")
     usage: dict[str, int]
+
+
+class HostVerdict(View):
+    host: str
+    fits: bool
+    score: float | None = Field(description="the weighers' score when it fits")
+    reason: str | None = Field(description="why the host was rejected, when it does not fit")
+
+
+class WhyNotView(View):
+    host: str | None = Field(description="where the boot would go now; null if no host fits")
+    devices: list[list[str]] = Field(description="per PCI request, the devices' addresses")
+    hosts: list[HostVerdict] = Field(description="every host's verdict, by name")

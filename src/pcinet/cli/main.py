@@ -22,6 +22,7 @@ from pcinet.cli.ports import port_app
 from pcinet.cli.serve import db_app, serve_command
 from pcinet.cli.servers import server_app
 from pcinet.cli.sim import sim_command
+from pcinet.cli.whynot import why_not_command
 from pcinet.demo.command import demo_command
 
 app = typer.Typer(
@@ -66,6 +67,7 @@ app.add_typer(network_app, name="network")
 app.add_typer(port_app, name="port")
 app.add_typer(server_app, name="server")
 app.command("capacity")(capacity_command)
+app.command("why-not")(why_not_command)
 app.add_typer(host_app, name="host")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")

@@ -17,21 +17,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pcinet.core.alias import ALIAS_EXTRA_SPEC, parse_aliases
-from pcinet.core.flavor import Flavor, flavor_requirements
+from pcinet.core.flavor import Flavor
 from pcinet.core.network import Network as CoreNetwork
-from pcinet.core.port import Port, VnicType, server_requests
+from pcinet.core.port import Port, VnicType
 from pcinet.scheduler import PlacementRequest, decide
 from pcinet.scheduler.capacity import MAX_SERVERS, count
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.errors import InvalidRequest, NotFound
+from pcinet.service.inputs.base import parse
+from pcinet.service.inputs.limits import MAX_SERVER_PORTS
+from pcinet.service.inputs.whynot import DEVICE_VNIC_TYPES, MAX_NEW_PORTS, ServerWhyNot
+from pcinet.service.servers import placement_request
 from pcinet.store import networks as store_networks
-from pcinet.store.aliases import list_aliases
 from pcinet.store.models import Network
 
-VNIC_TYPES = (VnicType.DIRECT, VnicType.DIRECT_PHYSICAL, VnicType.MACVTAP)
-MAX_PORTS = 16
+VNIC_TYPES = DEVICE_VNIC_TYPES
+MAX_PORTS = MAX_NEW_PORTS
 DEFAULT_MAX_SERVERS = 1000
 
 PortShape = tuple[str, str]  # network id or name, vnic type
@@ -46,7 +48,7 @@ def capacity(
     ports: int = 1,
     vcpus: int = 1,
     memory_mb: int = 512,
-    extra_specs: Mapping[str, str] | None = None,
+    extra_specs: Mapping[str, Any] | None = None,
     max_servers: int = DEFAULT_MAX_SERVERS,
 ) -> dict[str, Any]:
     """``{"total": N, "hosts": [{"host", "fits", "limited_by"}]}`` for the shape."""
@@ -71,23 +73,57 @@ def capacity(
     return answer.to_dict()
 
 
+def why_not_server(ctl: Controller, caller: Caller, body: ServerWhyNot | Any) -> dict[str, Any]:
+    """``POST /v1/why-not``: ``why_not`` for a server create's body (plus new ports);
+    errors name ``server.*`` as a boot's do."""
+    request = parse(ServerWhyNot, body)
+    return why_not(
+        ctl,
+        caller,
+        [(p.network, p.vnic_type) for p in request.networks],
+        port_ids=request.ports,
+        vcpus=request.flavor.vcpus,
+        memory_mb=request.flavor.memory_mb,
+        extra_specs=request.flavor.extra_specs,
+        where="server",
+    )
+
+
 def why_not(
     ctl: Controller,
     caller: Caller,
-    ports: Sequence[PortShape],
+    ports: Sequence[PortShape] = (),
     *,
+    port_ids: Sequence[str] = (),
     vcpus: int = 1,
     memory_mb: int = 512,
-    extra_specs: Mapping[str, str] | None = None,
+    extra_specs: Mapping[str, Any] | None = None,
+    where: str | None = None,
 ) -> dict[str, Any]:
     """Where a server of the shape would go now (the decision its boot would make, with
     the controller's next seed) and every host's verdict (an exhaustive decision):
     ``{"host": NAME | None, "devices": [[ADDRESS, ...], ...], "hosts": [{"host", "fits",
-    "score", "reason"}]}``. Nothing is claimed."""
+    "score", "reason"}]}``. Nothing is claimed.
+
+    The server's ports: the existing ports ``port_ids`` (checked and turned into PCI
+    requests by the boot's own code, ``servers.placement_request``: a port already used
+    by a server is 409 ``port_in_use`` naming it), then one new port per shape of
+    ``ports``. ``where``: see ``shape_request``."""
     if len(ports) > MAX_PORTS:
-        raise InvalidRequest(f"ports: more than {MAX_PORTS}", field="ports")
+        field = f"{where}.networks" if where else "ports"
+        raise InvalidRequest(f"{field}: more than {MAX_PORTS}", field=field)
+    if len(port_ids) > MAX_SERVER_PORTS:
+        field = f"{where}.ports" if where else "port_ids"
+        raise InvalidRequest(f"{field}: more than {MAX_SERVER_PORTS}", field=field)
     request = shape_request(
-        ctl, caller, ports, vcpus=vcpus, memory_mb=memory_mb, extra_specs=extra_specs
+        ctl,
+        caller,
+        ports,
+        port_ids=port_ids,
+        vcpus=vcpus,
+        memory_mb=memory_mb,
+        extra_specs=extra_specs,
+        where=where,
     )
     snapshot = ctl.cache.private_snapshot()
     config = ctl.cache.config
@@ -116,46 +152,44 @@ def shape_request(
     caller: Caller,
     ports: Sequence[PortShape],
     *,
+    port_ids: Sequence[str] = (),
     vcpus: int,
     memory_mb: int,
-    extra_specs: Mapping[str, str] | None,
+    extra_specs: Mapping[str, Any] | None,
+    where: str | None = None,
 ) -> PlacementRequest:
-    """The scheduler's request for a flavor and ports (network, vnic type), as a boot of
-    that server would build it."""
+    """The scheduler's request for a flavor, the existing ports ``port_ids`` and new ports
+    (network, vnic type), as a boot of that server would build it (the boot's own code:
+    ``servers.placement_request``). ``where``: the name of the request body (``server``):
+    errors in a shape then name ``server.networks[i].network`` or ``.vnic_type``, else the
+    query's ``network`` or ``vnic_type``."""
     caller.require("admin", "member", action="asking the scheduler")
-    for _, vnic_type in ports:
+
+    def field(i: int, key: str) -> str:
+        return f"{where}.networks[{i}].{key}" if where else key
+
+    for i, (_, vnic_type) in enumerate(ports):
         if vnic_type not in VNIC_TYPES:
             allowed = ", ".join(VNIC_TYPES)
-            raise InvalidRequest(
-                f"vnic_type: {vnic_type!r} is not one of {allowed}", field="vnic_type"
-            )
+            name = field(i, "vnic_type")
+            raise InvalidRequest(f"{name}: {vnic_type!r} is not one of {allowed}", field=name)
     flavor = Flavor.from_dict(
-        {"vcpus": vcpus, "memory_mb": memory_mb, "extra_specs": dict(extra_specs or {})}
+        {"vcpus": vcpus, "memory_mb": memory_mb, "extra_specs": dict(extra_specs or {})},
+        where=f"{where}.flavor" if where else "flavor",
     )
+    nets: dict[str, CoreNetwork] = {}
     with ctl.unit(readonly=True) as session:
-        nets: dict[str, CoreNetwork] = {}
-        for network, _ in ports:
+        for i, (network, _) in enumerate(ports):
             if network not in nets:
-                row = _network(session, caller, network)
+                row = _network(session, caller, network, field(i, "network"))
                 segments = store_networks.segments_of(session, [row.id])[row.id]
                 nets[network] = store_networks.core_network(row, segments)
-        with_aliases = ALIAS_EXTRA_SPEC in flavor.extra_specs
-        aliases = parse_aliases(list_aliases(session)) if with_aliases else {}
-    reqs = flavor_requirements(flavor, aliases)
     ctl.cache.maybe_refresh()
-    pairs = [(Port(network=nets[n].name, vnic_type=VnicType(v)), nets[n]) for n, v in ports]
-    pci = server_requests(
-        reqs.alias_requests,
-        pairs,
-        numa_policy=reqs.pci_numa_policy,
-        servable_physnets=ctl.cache.servable_physnets(),
-    )
-    return PlacementRequest(
-        vcpus=reqs.vcpus, memory_mb=reqs.memory_mb, pci=pci, guest_cells=reqs.guest_cells
-    )
+    new_ports = [(Port(network=nets[n].name, vnic_type=VnicType(v)), nets[n]) for n, v in ports]
+    return placement_request(ctl, caller, flavor, port_ids, new_ports)
 
 
-def _network(session: Session, caller: Caller, key: str) -> Network:
+def _network(session: Session, caller: Caller, key: str, field: str = "network") -> Network:
     """The network with id ``key``, else the one named ``key``, that the caller sees."""
 
     def visible(row: Network) -> bool:
@@ -169,6 +203,6 @@ def _network(session: Session, caller: Caller, key: str) -> Network:
         return named[0]
     if len(named) > 1:
         raise InvalidRequest(
-            f"network: {len(named)} networks are named {key!r}; use an id", field="network"
+            f"{field}: {len(named)} networks are named {key!r}; use an id", field=field
         )
-    raise NotFound(f"network {key} not found", field="network")
+    raise NotFound(f"{field}: network {key} not found", field=field)

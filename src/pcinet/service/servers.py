@@ -169,9 +169,16 @@ def _usable_ports(caller: Caller, port_ids: Sequence[str], rows: Mapping[str, An
     return ports
 
 
-def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _Plan:
+def _prepare(
+    ctl: Controller,
+    caller: Caller,
+    body: _Body,
+    inputs: _Inputs,
+    new_ports: Sequence[tuple[Port, Network]] = (),
+) -> _Plan:
     """Check the ports (the caller's, not used by another server) and build the scheduler's
-    request."""
+    request; ``new_ports`` (ports not created yet, for ``placement_request``) come after
+    them."""
     flavor, port_ids = body.flavor, body.port_ids
     stored_networks, aliases = inputs.networks, inputs.aliases
     ports = _usable_ports(caller, port_ids, inputs.ports)
@@ -189,7 +196,7 @@ def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _
     reqs = flavor_requirements(flavor, aliases)
     cores = tuple(core_port(r) for r in ports)
     networks = tuple(nets[r.network_id] for r in ports)
-    pairs = list(zip(cores, networks, strict=True))
+    pairs = [*zip(cores, networks, strict=True), *new_ports]
 
     def requests() -> tuple[PciRequest, ...]:
         return server_requests(
@@ -220,6 +227,24 @@ def _prepare(ctl: Controller, caller: Caller, body: _Body, inputs: _Inputs) -> _
             vcpus=reqs.vcpus, memory_mb=reqs.memory_mb, pci=pci, guest_cells=reqs.guest_cells
         ),
     )
+
+
+def placement_request(
+    ctl: Controller,
+    caller: Caller,
+    flavor: Flavor,
+    port_ids: Sequence[str],
+    new_ports: Sequence[tuple[Port, Network]] = (),
+) -> PlacementRequest:
+    """The scheduler's request that booting a server with ``flavor`` and the existing ports
+    ``port_ids`` would make now, built by the boot's own code: the ports read afresh and
+    checked as a boot checks them (400 for a port listed twice, 404 ``not_found`` unless
+    the caller's, 409 ``port_in_use`` naming the server that holds one, each naming
+    ``server.ports[i]``), their network, vnic type and ``binding:profile`` (``trusted``)
+    and NUMA policy turned into PCI requests; then one per port of ``new_ports`` (not
+    created yet: ``service.capacity``'s shapes). Nothing is claimed or written."""
+    body = _Body("", "", flavor, _port_ids(list(port_ids)))
+    return _prepare(ctl, caller, body, _read(ctl, body, fresh=True), new_ports).request
 
 
 def create(ctl: Controller, caller: Caller, body: ServerCreate | Any) -> dict[str, Any]:

@@ -176,6 +176,7 @@ def why_not(request: Request, ctl: Ctl) -> Response:
                 ctl,
                 caller,
                 [(n, v) for n, v in shapes if n],
+                port_ids=params.get("port_ids", "").replace(",", " ").split(),
                 vcpus=_int(params, "vcpus", 1),
                 memory_mb=_int(params, "memory_mb", 512),
                 extra_specs=_extra_specs(params.get("extra_specs", "")),
