@@ -134,3 +134,18 @@ def test_a_malformed_original_is_refused_naming_the_field(api: Api) -> None:
     err = error(api.put(f"/v1/hosts/cn1/vf-state/{row['pci_address']}", body), 400, "invalid_input")
     assert err["field"] == "body.original.vlan"
     assert api.vf_state("cn1")[row["pci_address"]]["original"] is None
+
+
+def test_a_port_status_of_another_generation_moves_nothing(api: Api) -> None:
+    server, port, row = booted(api)
+    path = f"/v1/ports/{port['id']}/status"
+    stale = {"status": "ACTIVE", "generation": row["generation"] + 5}
+    assert expect(api.put(path, stale), 200)["status"] == "BUILD"
+    assert api.vf_state("cn1")[row["pci_address"]]["applied_generation"] is None
+    assert expect(api.get(f"/v1/servers/{server['id']}"), 200)["status"] == "BUILD"
+    current = {"status": "ACTIVE", "generation": row["generation"]}
+    assert expect(api.put(path, current), 200)["status"] == "ACTIVE"
+    after = api.vf_state("cn1")[row["pci_address"]]
+    assert after["applied_generation"] == row["generation"]
+    assert expect(api.get(f"/v1/servers/{server['id']}"), 200)["status"] == "ACTIVE"
+    error(api.put(path, {"status": "ACTIVE", "generation": 0}), 400, "invalid_request")

@@ -171,19 +171,26 @@ def set_status(
     status, error = request.status, request.error
     ctl.ports.forget([port_id])
     with ctl.unit() as session:
+        state = vf_states.vf_state_of_port(session, port_id)
+        if request.generation is not None and (
+            state is None or state.generation != request.generation
+        ):
+            # The agent programmed an older desired state than the current one (or the VF
+            # is no longer the port's): as a VF-state report of an older generation, it
+            # changes nothing; the next pass reports the current one.
+            row = store_ports.get_port(session, port_id)
+            if row is None:
+                raise NotFound(f"port {port_id} not found")
+            owned_by_host(caller, row, port_id)
+            return port_view(row, vf_states.error_reasons(session, [row]).get(row.id))
         if caller.host is not None:
             bound = store_ports.get_port(session, port_id)
             if bound is None:
                 raise NotFound(f"port {port_id} not found")
-            if bound.binding_host_id != caller.host:
-                raise Forbidden(
-                    f"reporting port status: port {port_id} is not bound to host "
-                    f"{caller.host}, the host of this token"
-                )
+            owned_by_host(caller, bound, port_id)
         row = store_ports.set_port_status(session, port_id, status)
         if row is None:
             raise NotFound(f"port {port_id} not found")
-        state = vf_states.vf_state_of_port(session, port_id)
         if state is not None and state.action == vf_states.APPLY and status in ("ACTIVE", "ERROR"):
             vf_states.report(
                 session,
@@ -196,3 +203,12 @@ def set_status(
         if row.device_id is not None:
             refresh_server_status(session, row.device_id)
         return port_view(row, vf_states.error_reasons(session, [row]).get(row.id))
+
+
+def owned_by_host(caller: Caller, port: PortRow, port_id: str) -> None:
+    """A host-scoped service token reports only the ports bound to its host."""
+    if caller.host is not None and port.binding_host_id != caller.host:
+        raise Forbidden(
+            f"reporting port status: port {port_id} is not bound to host {caller.host}, the "
+            "host of this token"
+        )

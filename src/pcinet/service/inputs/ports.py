@@ -65,3 +65,16 @@ class PortStatus(Body):
     error: Annotated[str, Field(max_length=MAX_REPORT_ERROR), AfterValidator(storable)] | None = (
         None
     )
+    generation: (
+        Annotated[
+            Int,
+            Field(
+                ge=1,
+                le=MAX_INT,
+                description="The generation of the port's VF state the report is about (as "
+                "GET /v1/hosts/{name}/vf-state gives it); a report of an older one changes "
+                "nothing. Without it, the report is about the current generation.",
+            ),
+        ]
+        | None
+    ) = None
