@@ -272,6 +272,55 @@ def test_garbage_mac_and_names_are_reported(root: Path) -> None:
     ]
 
 
+def _second_netdev(root: Path, name: str, mac: str, ports: tuple[int, int] | None) -> Path:
+    """Give the PF a second interface ``name`` (a two-port function, as a ConnectX-3's);
+    ``ports``: the ``dev_port`` of its first interface and of the new one."""
+    net = _dev(root, PF) / "net"
+    (net / name).mkdir()
+    (net / name / "address").write_text(mac + "\n")
+    (net / name / "operstate").write_text("down\n")
+    if ports is not None:
+        (net / "enp59s0f0" / "dev_port").write_text(f"{ports[0]}\n")
+        (net / name / "dev_port").write_text(f"{ports[1]}\n")
+    return net
+
+
+@pytest.mark.parametrize(
+    ("ports", "first"),
+    [
+        ((0, 1), "enp59s0f0"),  # the lowest dev_port, not the first name
+        ((1, 0), "aa-port2"),
+        (None, "aa-port2"),  # no dev_port: names decide
+    ],
+)
+def test_a_device_with_several_netdevs_reports_the_lowest_dev_port(
+    root: Path, ports: tuple[int, int] | None, first: str
+) -> None:
+    net = _second_netdev(root, "aa-port2", "3c:fd:fe:3b:00:99", ports)
+    found = discover(root)
+    pf = found.by_address()[PF]
+    assert pf.netdev == first
+    assert pf.netdevs == (first, ({"enp59s0f0", "aa-port2"} - {first}).pop())
+    # the MAC and link state are the chosen interface's
+    mac = (net / first / "address").read_text().strip()
+    assert (pf.mac, pf.operstate) == (mac, "down" if first == "aa-port2" else "up")
+    assert found.by_netdev()["aa-port2"] is pf and found.by_netdev()["enp59s0f0"] is pf
+    assert pf.to_dict()["netdevs"] == list(pf.netdevs)
+    assert found.problems == ()
+    # the same tree read again gives the same answer
+    assert discover(root).by_address()[PF] == pf
+
+
+def test_an_unreadable_dev_port_is_reported_and_sorts_last(root: Path) -> None:
+    net = _second_netdev(root, "aa-port2", "3c:fd:fe:3b:00:99", (0, 1))
+    (net / "enp59s0f0" / "dev_port").write_text("zero\n")
+    found = discover(root)
+    assert found.by_address()[PF].netdevs == ("aa-port2", "enp59s0f0")
+    assert _problems(found) == [
+        f"{net}/enp59s0f0/dev_port: 'zero' is not an integer; read as unknown"
+    ]
+
+
 def test_a_missing_bus_directory_is_one_problem(tmp_path: Path) -> None:
     found = discover(tmp_path)
     assert found.devices == ()

@@ -11,6 +11,11 @@ plain directories are read too). Read per device: ``vendor``, ``device``, ``clas
 - ``pcie_root`` is the root port the device hangs under, from its real path
   (``devices/pci0000:5d/0000:5d:00.0/...`` gives ``pci0000:5d/0000:5d:00.0``); a device
   directly on the host bridge gives ``pci0000:5d``; a plain directory gives None.
+- A device with several network interfaces (``net/`` holding more than one: e.g. a
+  ConnectX-3 function with two ports) reports as ``netdev`` (and its ``mac``/``operstate``)
+  the one with the lowest ``dev_port`` (the port number the driver gives it; names break a
+  tie or stand in when ``dev_port`` is absent), and all of them in ``netdevs``, in that
+  order.
 - Problems never stop discovery; each is reported with the path at fault:
   an unreadable or malformed ``vendor``/``device``, a dangling entry, or a VF whose PF is
   missing or does not list it skips the device; a VF at or past the PF's ``sriov_numvfs``
@@ -73,6 +78,8 @@ class DiscoveredDevice:
     pcie_root: str | None = None
     sriov_totalvfs: int | None = None
     sriov_numvfs: int | None = None
+    # Every interface of the device, ``netdev`` first (see the module docstring).
+    netdevs: tuple[str, ...] = ()
 
     def to_pci_device(self) -> PciDevice:
         """The controller's device model (untagged)."""
@@ -100,6 +107,7 @@ class DiscoveredDevice:
             "vf_index": self.vf_index,
             "numa_node": self.numa_node,
             "netdev": self.netdev,
+            "netdevs": list(self.netdevs),
             "driver": self.driver,
             "mac": self.mac,
             "pcie_root": self.pcie_root,
@@ -119,7 +127,8 @@ class Discovery:
         return {d.address: d for d in self.devices}
 
     def by_netdev(self) -> dict[str, DiscoveredDevice]:
-        return {d.netdev: d for d in self.devices if d.netdev is not None}
+        """Each interface name (of ``netdevs``: all of a device's) to its device."""
+        return {name: d for d in self.devices for name in d.netdevs}
 
 
 class _Unreadable(Exception):
@@ -140,6 +149,7 @@ class _Raw:
     physfn: str | None = None
     driver: str | None = None
     netdev: str | None = None
+    netdevs: tuple[str, ...] = ()
     mac: str | None = None
     operstate: str | None = None
     pcie_root: str | None = None
@@ -306,7 +316,10 @@ class _Reader:
             return
         if not names:
             return
-        raw.netdev = names[0]
+        if len(names) > 1:
+            ports = {n: self.optional_int(_join(net, n, "dev_port")) for n in names}
+            names.sort(key=lambda n: (ports[n] is None, ports[n] or 0, n))
+        raw.netdev, raw.netdevs = names[0], tuple(names)
         ifdir = _join(net, names[0])
         try:
             mac = _read_text(_join(ifdir, "address"))
@@ -402,6 +415,7 @@ def _classify(
         vf_index=vf_index,
         numa_node=raw.numa_node,
         netdev=raw.netdev,
+        netdevs=raw.netdevs,
         driver=raw.driver,
         mac=raw.mac,
         operstate=raw.operstate,
