@@ -22,6 +22,7 @@ from pcinet.service import hosts, networks, ports, servers
 from pcinet.service.context import ADMIN
 from pcinet.service.controller import Controller
 from pcinet.store import placements
+from pcinet.store.check import check
 from pcinet.store.errors import LentMacTaken
 
 CLONED_MAC = "3c:fd:fe:3b:00:00"
@@ -139,6 +140,8 @@ def test_two_replicas_lending_one_mac_at_once(
         assert [d["status"] for d in cn2["devices"]] == ["available"]
         again = ports.get(b, ADMIN, port_b["id"])
         assert (again["mac_address"], again["device_id"]) == (own[1], "")
+
+        assert check(a.engine) == []  # lent_mac among the invariants: the winner's is fine
 
         servers.delete(a, ADMIN, won["id"])
         assert ports.get(a, ADMIN, port_a["id"])["mac_address"] == own[0]

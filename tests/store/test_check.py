@@ -146,6 +146,24 @@ def _no_vf_state(c: Cloud) -> None:
     c.sql("DELETE FROM vf_states WHERE port_id = :p", p=_port(c.servers[1]))
 
 
+def _lent_to_a_vf(c: Cloud) -> None:
+    c.sql(
+        "UPDATE ports SET own_mac_address = 'fa:16:3e:99:99:99' WHERE id = :p",
+        p=_port(c.servers[0]),
+    )
+
+
+def _own_mac_taken(c: Cloud) -> None:
+    mac = c.one("SELECT mac_address FROM ports WHERE id = :p", p=_port(c.servers[1]))
+    net = c.one("SELECT network_id FROM ports WHERE id = :p", p=_port(c.servers[1]))
+    c.sql(
+        "UPDATE ports SET own_mac_address = :mac, network_id = :net WHERE id = :p",
+        mac=mac,
+        net=net,
+        p=_port(c.servers[0]),
+    )
+
+
 CORRUPTIONS: list[tuple[Callable[[Cloud], None], str, str]] = [
     (_twice, "device_held_once", "is bound to 2 ports"),
     (_pf_with_vf, "pf_and_vf_held", f"PF {PF}"),
@@ -155,6 +173,8 @@ CORRUPTIONS: list[tuple[Callable[[Cloud], None], str, str]] = [
     (_usage, "host_usage", "usage 5 vCPUs"),
     (_cell_usage, "host_usage", "cell usage cell 0: 2 vCPUs 0 MB"),
     (_no_vf_state, "vf_port_state", "no VF state"),
+    (_lent_to_a_vf, "lent_mac", "keeps its own MAC fa:16:3e:99:99:99 aside but is bound as hw_veb"),
+    (_own_mac_taken, "lent_mac", "(lent away) is port"),
 ]
 
 

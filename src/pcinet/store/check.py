@@ -14,7 +14,9 @@ violation found, each ``Violation(invariant, detail)``:
   allocation's host;
 - ``host_usage``: a host's ``vcpus_used``, ``memory_used_mb`` and per-cell usage equal the
   sums over its servers;
-- ``vf_port_state``: every port bound to a VF has the VF state (action ``apply``) of that VF.
+- ``vf_port_state``: every port bound to a VF has the VF state (action ``apply``) of that VF;
+- ``lent_mac``: a port keeps its own MAC aside (``own_mac_address``) only while bound to a
+  PF, and no other port of its network has that MAC (so release can give it back).
 
 Reading is plain SQL, the comparisons are in Python (JSON columns read alike on SQLite and
 PostgreSQL); the cost is one pass over each table.
@@ -30,7 +32,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pcinet.core.binding import VIF_TYPE_VF
+from pcinet.core.binding import VIF_TYPE_PF, VIF_TYPE_VF
 from pcinet.store.db import readonly_options
 from pcinet.store.models import (
     Port,
@@ -50,6 +52,7 @@ INVARIANTS = (
     "allocation_live_server",
     "host_usage",
     "vf_port_state",
+    "lent_mac",
 )
 PORT = cast(sa.Table, Port.__table__)
 SEG = cast(sa.Table, Segment.__table__)
@@ -77,6 +80,7 @@ def check(engine: Engine) -> list[Violation]:
             *_live_server(conn),
             *_host_usage(conn),
             *_vf_port_state(conn),
+            *_lent_mac(conn),
         ]
 
 
@@ -298,4 +302,36 @@ def _vf_port_state(conn: Connection) -> Iterator[Violation]:
             yield Violation(
                 "vf_port_state",
                 f"{where}: the VF state is {action} for port {state_port}",
+            )
+
+
+def _lent_mac(conn: Connection) -> Iterator[Violation]:
+    lenders = conn.execute(
+        sa.select(
+            PORT.c.id,
+            PORT.c.network_id,
+            PORT.c.own_mac_address,
+            PORT.c.device_id,
+            PORT.c.binding_vif_type,
+        )
+        .where(PORT.c.own_mac_address.is_not(None))
+        .order_by(PORT.c.id)
+    ).all()
+    if not lenders:
+        return
+    holders = {
+        (net, mac): port
+        for port, net, mac in conn.execute(
+            sa.select(PORT.c.id, PORT.c.network_id, PORT.c.mac_address)
+        )
+    }
+    for port, network, own, server, vif_type in lenders:
+        if server is None or vif_type != VIF_TYPE_PF:
+            bound = f"bound as {vif_type}" if server is not None else "not bound"
+            yield Violation("lent_mac", f"port {port} keeps its own MAC {own} aside but is {bound}")
+        other = holders.get((network, own))
+        if other is not None and other != port:
+            yield Violation(
+                "lent_mac",
+                f"port {port}'s own MAC {own} (lent away) is port {other}'s on network {network}",
             )
