@@ -149,6 +149,21 @@ def bench_placement(
     print_result(result, as_json=as_json)
 
 
+@bench_app.command("parse")
+def bench_parse(
+    hosts: Annotated[int, typer.Option("--hosts", min=1, max=100_000)] = 1000,
+    vfs_per_pf: Annotated[int, typer.Option("--vfs-per-pf", min=1, max=256)] = 64,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=1000)] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Time the input parsers: a CLOUD document of --hosts hosts (2 PFs x --vfs-per-pf VFs,
+    in memory, as ``pcinet plan`` checks it), one host's report as the REST API parses it,
+    and one device."""
+    from pcinet.bench.parsing import run_parse_bench
+
+    print_result(run_parse_bench(hosts, vfs_per_pf=vfs_per_pf, repeat=repeat), as_json=as_json)
+
+
 @bench_app.command("agent")
 def bench_agent(
     vfs: Annotated[int, typer.Option("--vfs", min=1, max=4096, help="VFs on the host.")] = 256,
