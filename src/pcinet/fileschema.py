@@ -1,23 +1,27 @@
 """The two ``pcinet plan`` file formats, declared once: a CLOUD and a REQUEST.
 
 These pydantic models are the single definition of each file's shape: which properties an
-object has, their types, which are required, and what they mean. ``check_shape`` validates a
-loaded document against them (unknown properties, missing ones, wrong types, bounds) and
-turns the first problem into the domain error of the object at fault, naming the field
+object has, their types, which are required, and what they mean. The objects the core
+parsers read (devices, networks, segments, flavors, ports, alias entries) are declared in
+``pcinet.core.schema``, so that the core (and through it the REST API) takes its keys from
+the same models; this module composes them into files and is the public face of both.
+
+``check_shape`` validates a loaded document against them (unknown properties, missing
+ones, wrong types, bounds) and turns the first problem into the domain error of the object
+at fault, naming the field
 (``hosts[1].devices[0].dev_type: 'type-XX' is not one of type-PCI, type-PF, type-VF``).
 The meaning of values that need the domain (PCI addresses, device spec globs, alias
 counts, extra specs, segments) is checked by the core parsers, which the REST API shares.
 
 ``pcinet plan --schema cloud|request`` prints their JSON Schema; docs/file-formats.md is
 generated from them (``python -m pcinet.filedocs --write``) and a test keeps it in step.
-The core parsers' own lists of accepted keys (for the REST API) are tested to stay these.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from pcinet.core.errors import (
     InvalidAlias,
@@ -28,19 +32,41 @@ from pcinet.core.errors import (
     InvalidNetwork,
     InvalidPort,
 )
+from pcinet.core.schema import (
+    MAX_INT,
+    AliasFile,
+    Amount,
+    DeviceFile,
+    FlavorFile,
+    NetworkFile,
+    PortFile,
+    RegexAddressFile,
+    SegmentFile,
+    Shape,
+)
 
-MAX_INT = 2**31 - 1  # what a database integer column holds
+__all__ = [
+    "MAX_INT",
+    "SCHEMAS",
+    "AliasFile",
+    "CloudFile",
+    "DeviceFile",
+    "FlavorFile",
+    "HostCellFile",
+    "HostFile",
+    "NetworkFile",
+    "PortFile",
+    "RegexAddressFile",
+    "RequestFile",
+    "SegmentFile",
+    "check_shape",
+    "json_schema",
+]
+
 M = TypeVar("M", bound=BaseModel)
 
-Amount = Annotated[int, Field(ge=0, le=MAX_INT, strict=True)]
-Positive = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
 
-
-class _Object(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class HostCellFile(_Object):
+class HostCellFile(Shape):
     """One host NUMA cell and its free resources."""
 
     id: Amount = Field(description="The cell's id (unique on the host).")
@@ -49,39 +75,7 @@ class HostCellFile(_Object):
     socket: int | None = Field(None, description="The CPU socket the cell sits on.")
 
 
-class DeviceFile(_Object):
-    """One PCI device of a host, as the host reports it."""
-
-    address: str = Field(description="PCI address, dddd:bb:ss.f (the domain may be left out).")
-    vendor_id: str = Field(description="Vendor id, 4 hex digits (optional 0x).")
-    product_id: str = Field(description="Product id, 4 hex digits (optional 0x).")
-    dev_type: Literal["type-PCI", "type-PF", "type-VF"] = Field(
-        description="type-PF (SR-IOV physical function), type-VF, or type-PCI (anything else)."
-    )
-    parent_address: str | None = Field(
-        None, description="The PF's address; required for (and only for) a type-VF."
-    )
-    numa_node: Annotated[int, Field(ge=0, strict=True)] | None = Field(
-        None, description="The NUMA cell the device is attached to."
-    )
-    devname: str | None = Field(None, description="The network interface name, if any.")
-    status: Literal["available", "allocated"] = Field(
-        "available", description="allocated: already in use (blocks its PF or its VFs)."
-    )
-    tags: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Tags when no device_spec applies (physical_network: a string or null).",
-    )
-    vf_index: Annotated[int, Field(ge=0, strict=True)] | None = Field(
-        None, description="A VF's index on its PF (type-VF only)."
-    )
-    pcie_root: str | None = Field(
-        None, description="The PCIe root the device hangs from, e.g. pci0000:5d/0000:5d:00.0."
-    )
-    mac_address: str | None = Field(None, description="The device's MAC address, as read.")
-
-
-class HostFile(_Object):
+class HostFile(Shape):
     """One compute host: free resources, NUMA cells and PCI devices."""
 
     name: Annotated[str, Field(min_length=1)] = Field(description="The host name (unique).")
@@ -97,63 +91,7 @@ class HostFile(_Object):
     disabled: bool = Field(False, description="A disabled host is not scheduled.")
 
 
-def _typed(description: str, *types: str) -> Any:
-    """An optional property whose value the core parser checks; ``types`` for the schema."""
-    kind: Any = types[0] if len(types) == 1 else list(types)
-    return Field(None, description=description, json_schema_extra={"type": kind})
-
-
-class SegmentFile(_Object):
-    """One segment of a network (Neutron's provider attributes)."""
-
-    network_type: Literal["flat", "vlan", "vxlan", "geneve", "gre"] = Field(
-        alias="provider:network_type", description="The segment's type."
-    )
-    physical_network: str | None = Field(
-        None,
-        alias="provider:physical_network",
-        description="The physnet (flat and vlan only; null for overlays).",
-    )
-    segmentation_id: Annotated[int, Field(strict=True)] | None = Field(
-        None,
-        alias="provider:segmentation_id",
-        description="VLAN id 1-4094 (vlan), VNI (vxlan, geneve) or key (gre); none for flat.",
-    )
-
-
-class NetworkFile(_Object):
-    """A Neutron network: the provider attributes of one segment, or ``segments``."""
-
-    name: Annotated[str, Field(min_length=1)] = Field(description="The network's name (unique).")
-    id: str | None = Field(None, description="Neutron's id, when known.")
-    network_type: Literal["flat", "vlan", "vxlan", "geneve", "gre"] | None = Field(
-        None, alias="provider:network_type", description="One segment: its type."
-    )
-    physical_network: str | None = Field(
-        None, alias="provider:physical_network", description="One segment: its physnet."
-    )
-    segmentation_id: Annotated[int, Field(strict=True)] | None = Field(
-        None, alias="provider:segmentation_id", description="One segment: its id."
-    )
-    segments: list[SegmentFile] | None = Field(
-        None, description="Several segments (any of their physnets will do for a port)."
-    )
-    shared: Any = _typed("Accepted and ignored.", "boolean")
-    description: Any = _typed("Accepted and ignored.", "string")
-    admin_state_up: Any = _typed("Accepted and ignored.", "boolean")
-    mtu: Any = _typed("Accepted and ignored.", "integer")
-    project_id: Any = _typed("Accepted and ignored.", "string")
-    tenant_id: Any = _typed("Accepted and ignored.", "string")
-    router_external: Any = Field(
-        None,
-        alias="router:external",
-        description="Accepted and ignored.",
-        json_schema_extra={"type": "boolean"},
-    )
-    status: Any = _typed("Accepted and ignored.", "string")
-
-
-class CloudFile(_Object):
+class CloudFile(Shape):
     """A CLOUD file: device specs, aliases, networks and hosts."""
 
     device_spec: list[Any] | None = Field(
@@ -168,63 +106,7 @@ class CloudFile(_Object):
     hosts: list[HostFile] | None = Field(None, description="The compute hosts.")
 
 
-class FlavorFile(_Object):
-    """The server's flavor."""
-
-    vcpus: Positive = Field(description="vCPUs.")
-    memory_mb: Positive = Field(description="Memory, in MB.")
-    extra_specs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Nova extra specs (strings; numbers and booleans are taken as strings).",
-    )
-
-
-VNIC_TYPES = Literal[
-    "normal",
-    "direct",
-    "macvtap",
-    "direct-physical",
-    "virtio-forwarder",
-    "remote-managed",
-    "vdpa",
-    "baremetal",
-]
-
-
-class PortFile(_Object):
-    """A Neutron port; a port whose vnic type needs a device asks the scheduler for one."""
-
-    network: str | None = Field(None, description="The network's name (or give network_id).")
-    network_id: str | None = Field(None, description="The network's name or id.")
-    vnic_type: VNIC_TYPES = Field(
-        "normal",
-        alias="binding:vnic_type",
-        description="direct, macvtap, virtio-forwarder, remote-managed, vdpa: a VF; "
-        "direct-physical: a whole PF; normal, baremetal: no device.",
-    )
-    profile: dict[str, Any] | None = Field(
-        None,
-        alias="binding:profile",
-        description="Neutron's binding profile; trusted: true asks for a trusted VF.",
-    )
-    mac_address: str | None = Field(None, description="A unicast MAC address.")
-    port_security_enabled: Any = _typed(
-        "true/false, or a strict boolean string (yes, no, on, off, 1, 0, ...).",
-        "boolean",
-        "string",
-    )
-    admin_state_up: Any = _typed("true/false, or a strict boolean string.", "boolean", "string")
-    numa_affinity_policy: Literal["required", "legacy", "preferred", "socket"] | None = Field(
-        None, description="Overrides the flavor's hw:pci_numa_affinity_policy for this port."
-    )
-    name: str | None = Field(None, description="The port's name.")
-    id: str | None = Field(None, description="The port's id.")
-    description: Any = _typed("Accepted and ignored.", "string")
-    project_id: Any = _typed("Accepted and ignored.", "string")
-    tenant_id: Any = _typed("Accepted and ignored.", "string")
-
-
-class RequestFile(_Object):
+class RequestFile(Shape):
     """A REQUEST file: a flavor and ports."""
 
     name: str | None = Field(None, description="A name for the server (informational).")

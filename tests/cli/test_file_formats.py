@@ -3,33 +3,19 @@ the loader all come from ``pcinet.fileschema``; likely mistakes are warnings."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from pcinet.cli.main import app
 from pcinet.cloudfile import parse_cloud, parse_host, parse_request
 from pcinet.core.errors import InvalidDevice, InvalidFlavor, InvalidInput, InvalidPort
-from pcinet.core.flavor import _FLAVOR_KEYS
-from pcinet.core.network import _IGNORED_NETWORK_KEYS, PROVIDER_KEYS
-from pcinet.core.pci import PciDevice
-from pcinet.core.port import _KNOWN_KEYS as _PORT_KEYS
 from pcinet.filedocs import DOC, embedded, render
-from pcinet.fileschema import (
-    CloudFile,
-    DeviceFile,
-    FlavorFile,
-    NetworkFile,
-    PortFile,
-    RequestFile,
-    SegmentFile,
-)
+from pcinet.fileschema import CloudFile, RequestFile
 
 ROOT = Path(__file__).parents[2]
 SEED = ROOT / "examples" / "seed"
@@ -163,26 +149,3 @@ def test_the_pf_address_idiom_and_the_seed_give_no_warning(tmp_path: Path) -> No
     assert result.exit_code == 0
     assert json.loads(result.stdout)["warnings"] == []
     assert result.stderr == ""
-
-
-def keys(model: type[BaseModel]) -> set[str]:
-    return {f.alias or name for name, f in model.model_fields.items()}
-
-
-def test_the_schema_and_the_core_parsers_accept_the_same_keys() -> None:
-    """The REST API calls the core parsers directly: their lists of accepted keys must stay
-    the schema's (a key added to one and not the other fails here)."""
-    network_keys = {"name", "id", "segments", *PROVIDER_KEYS} | set(_IGNORED_NETWORK_KEYS)
-    assert keys(PortFile) == set(_PORT_KEYS)
-    assert keys(NetworkFile) == network_keys
-    assert keys(SegmentFile) == set(PROVIDER_KEYS)
-    assert keys(FlavorFile) == set(_FLAVOR_KEYS)
-    assert keys(DeviceFile) == {f.name for f in dataclasses.fields(PciDevice)}
-    device = seed("cloud")["hosts"][0]["devices"][0]
-    for key in keys(DeviceFile):  # each is known to the core parser...
-        try:
-            PciDevice.from_dict({**device, key: "x"})
-        except InvalidInput as exc:  # a bad value, not an unknown key
-            assert "unknown property" not in exc.message, key
-    with pytest.raises(InvalidDevice, match="unknown property"):  # ...and nothing else
-        PciDevice.from_dict({**device, "colour": "blue"})

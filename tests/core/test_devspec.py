@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pcinet.core.boolean import strict_bool
 from pcinet.core.devspec import (
     DeviceSpec,
     GlobAddress,
@@ -13,9 +14,8 @@ from pcinet.core.devspec import (
     apply_device_specs,
     first_match,
     parse_device_specs,
-    parse_strict_bool,
 )
-from pcinet.core.errors import InvalidDeviceSpec
+from pcinet.core.errors import InvalidDeviceSpec, InvalidInput
 from pcinet.core.pci import DevType, PciDevice
 
 PF_ADDR = "0000:3b:00.0"
@@ -382,14 +382,22 @@ _FALSE_WORDS: list[Any] = ["0", "f", "false", "off", "n", "no", "Off", 0, False]
     ("value", "expected"),
     [(w, True) for w in _TRUE_WORDS] + [(w, False) for w in _FALSE_WORDS],
 )
-def test_parse_strict_bool(value: Any, expected: bool) -> None:
-    assert parse_strict_bool(value) is expected
+def test_strict_bool(value: Any, expected: bool) -> None:
+    assert strict_bool(value, field="managed", ints=True) is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "", "2", 2, -1, 1.0, None, "truee"])
-def test_parse_strict_bool_rejects(value: Any) -> None:
-    with pytest.raises(ValueError, match="is not a boolean"):
-        parse_strict_bool(value)
+def test_strict_bool_rejects(value: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"^managed: .* is not a boolean") as caught:
+        strict_bool(value, field="managed", ints=True)
+    assert caught.value.field == "managed"
+
+
+@pytest.mark.parametrize("value", [1, 0])
+def test_strict_bool_takes_integers_only_when_asked(value: int) -> None:
+    """Nova's device spec and alias flags take 1 and 0; Neutron's JSON port flags do not."""
+    with pytest.raises(InvalidInput, match="is not a boolean"):
+        strict_bool(value, field="admin_state_up")
 
 
 # spec shapes and error locations

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pcinet.core.boolean import strict_bool
 from pcinet.core.errors import InvalidDevice, InvalidPort, NetworkNotServable
 from pcinet.core.network import Network, NetworkType, Segment
 from pcinet.core.pci import DevType
@@ -16,7 +17,6 @@ from pcinet.core.port import (
     normalize_mac,
     port_request,
     server_requests,
-    strict_bool,
 )
 from pcinet.core.request import DeviceMatcher, NumaPolicy, PciRequest, RequestKind
 
@@ -106,12 +106,12 @@ def test_port_valid(data: dict[str, Any], expected: Port) -> None:
         (
             {"network": "n", "binding:profile": {"trusted": "maybe"}},
             "ports[2].binding:profile.trusted",
-            "expected a boolean, got 'maybe'",
+            "'maybe' is not a boolean",
         ),
         (
             {"network": "n", "binding:profile": {"trusted": 1}},
             "ports[2].binding:profile.trusted",
-            "expected a boolean, got 1",
+            "1 is not a boolean",
         ),
         ({"network": "n", "mac_address": "fa:16:3e:00:00"}, "ports[2].mac_address", "not a MAC"),
         ({"network": "n", "mac_address": "fa:16-3e:00:00:01"}, "ports[2].mac_address", "not a MAC"),
@@ -123,9 +123,9 @@ def test_port_valid(data: dict[str, Any], expected: Port) -> None:
         (
             {"network": "n", "port_security_enabled": "sometimes"},
             "ports[2].port_security_enabled",
-            "expected a boolean",
+            "is not a boolean",
         ),
-        ({"network": "n", "admin_state_up": None}, "ports[2].admin_state_up", "expected a boolean"),
+        ({"network": "n", "admin_state_up": None}, "ports[2].admin_state_up", "is not a boolean"),
         (
             {"network": "n", "numa_affinity_policy": "nearby"},
             "ports[2].numa_affinity_policy",
@@ -160,13 +160,13 @@ def test_port_invalid(data: Any, field: str, message: str) -> None:
     ],
 )
 def test_strict_bool(value: Any, expected: bool) -> None:
-    assert strict_bool(value, field="f") is expected
+    assert strict_bool(value, field="f", error=InvalidPort) is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "", 1, 0, None, 1.0])
 def test_strict_bool_rejects(value: Any) -> None:
     with pytest.raises(InvalidPort) as info:
-        strict_bool(value, field="f")
+        strict_bool(value, field="f", error=InvalidPort)
     assert info.value.field == "f"
 
 

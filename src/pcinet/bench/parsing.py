@@ -97,7 +97,5 @@ def run_parse_bench(hosts: int, *, vfs_per_pf: int = 64, repeat: int = 5) -> dic
         "host_report_ms_median": _ms(percentile(report_times, 0.5)),
         "host_report_ms_p99": _ms(percentile(report_times, 0.99)),
         "api_host_report_ms_median": _ms(percentile(api_times, 0.5)),
-        "device_from_dict_us_median": round(
-            percentile(device_times, 0.5) / len(devices) * 1e6, 2
-        ),
+        "device_from_dict_us_median": round(percentile(device_times, 0.5) / len(devices) * 1e6, 2),
     }

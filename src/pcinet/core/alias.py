@@ -18,27 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pcinet.core.devspec import parse_strict_bool
+from pcinet.core.boolean import strict_bool
 from pcinet.core.errors import InvalidAlias, InvalidFlavor
 from pcinet.core.limits import load_json
 from pcinet.core.pci import DevType
 from pcinet.core.request import DeviceMatcher, NumaPolicy, PciRequest, RequestKind
+from pcinet.core.schema import AliasFile, check_keys
 
 ALIAS_EXTRA_SPEC = "pci_passthrough:alias"
 NUMA_POLICY_EXTRA_SPEC = "hw:pci_numa_affinity_policy"
-_KEYS = frozenset(
-    {
-        "name",
-        "vendor_id",
-        "product_id",
-        "device_type",
-        "numa_policy",
-        "resource_class",
-        "traits",
-        "live_migratable",
-        "capability_type",
-    }
-)
 _ID_RE = re.compile(r"[0-9a-fA-F]{4}")
 _ENTRY_RE = re.compile(r"\s*([^:,]*?)\s*:\s*([0-9]+)\s*")
 _MAX_NAME = 256
@@ -125,11 +113,7 @@ def _parse_alias(data: Any, where: str) -> tuple[str, AliasSpec]:
             field=f"{where}.name",
         )
     label = f" (alias {name!r})"
-    unknown = sorted(str(k) for k in data if k not in _KEYS)
-    if unknown:
-        raise InvalidAlias(
-            f"{where}.{unknown[0]}: unknown property{label}", field=f"{where}.{unknown[0]}"
-        )
+    check_keys(data, AliasFile, where, error=InvalidAlias, suffix=label, required=False)
     _choice(data, "capability_type", ("pci",), where, label)
     ids: dict[str, str | None] = {}
     for key in ("vendor_id", "product_id"):
@@ -148,11 +132,13 @@ def _parse_alias(data: Any, where: str) -> tuple[str, AliasSpec]:
     traits = _string(data, "traits", where, label) or ""
     live_migratable: bool | None = None
     if data.get("live_migratable") is not None:
-        try:
-            live_migratable = parse_strict_bool(data["live_migratable"])
-        except ValueError as exc:
-            field = f"{where}.live_migratable"
-            raise InvalidAlias(f"{field}: {exc}{label}", field=field) from None
+        live_migratable = strict_bool(
+            data["live_migratable"],
+            field=f"{where}.live_migratable",
+            error=InvalidAlias,
+            ints=True,
+            suffix=label,
+        )
     return name, AliasSpec(
         vendor_id=ids["vendor_id"],
         product_id=ids["product_id"],

@@ -39,7 +39,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from pcinet.core.boolean import FALSE_WORDS, TRUE_WORDS, bool_from_word
+from pcinet.core.boolean import strict_bool
 from pcinet.core.errors import InvalidDeviceSpec
 from pcinet.core.limits import load_json
 from pcinet.core.pci import (
@@ -52,24 +52,13 @@ from pcinet.core.pci import (
     PciAddress,
     PciDevice,
 )
+from pcinet.core.schema import RegexAddressFile, unknown_key
 
 ANY = "*"
 BOOLEAN_TAGS = ("managed", "live_migratable", "one_time_use")
 _HEX_RE = re.compile(r"(?:0x)?[0-9a-f]+")
-_REGEX_KEYS = ("domain", "bus", "slot", "function")
+_REGEX_KEYS = tuple(RegexAddressFile.model_fields)
 _GLOB_FORM = "[[[[domain]:]bus]:][slot][.[function]]"
-
-
-def parse_strict_bool(value: object) -> bool:
-    """oslo's strict ``bool_from_string``: raises ValueError on anything but a clear boolean."""
-    parsed = bool_from_word(value, ints=True)
-    if parsed is None:
-        raise ValueError(
-            f"{value!r} is not a boolean (expected one of "
-            + ", ".join(sorted(TRUE_WORDS | FALSE_WORDS))
-            + ")"
-        )
-    return parsed
 
 
 def _hex_field(text: str, maximum: int, width: int, field: str, name: str = "") -> str | None:
@@ -151,10 +140,10 @@ class RegexAddress:
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], *, field: str = "address") -> RegexAddress:
-        unknown = sorted(str(k) for k in data if k not in _REGEX_KEYS)
-        if unknown:
+        unknown = unknown_key(data, RegexAddressFile)
+        if unknown is not None:
             raise InvalidDeviceSpec(
-                f"{field}: unknown key {unknown[0]!r} (expected {', '.join(_REGEX_KEYS)})",
+                f"{field}: unknown key {unknown!r} (expected {', '.join(_REGEX_KEYS)})",
                 field=field,
             )
         patterns: list[re.Pattern[str]] = []
@@ -223,10 +212,8 @@ def _parse_tags(data: Mapping[str, Any], where: str) -> Mapping[str, Any]:
             continue
         field = f"{where}.{key}"
         if key in BOOLEAN_TAGS and value is not None:
-            try:
-                tags[key] = "true" if parse_strict_bool(value) else "false"
-            except ValueError as exc:
-                raise InvalidDeviceSpec(f"{field}: {exc}", field=field) from None
+            parsed = strict_bool(value, field=field, error=InvalidDeviceSpec, ints=True)
+            tags[key] = "true" if parsed else "false"
             continue
         if key == "physical_network" and value is not None and not isinstance(value, str):
             raise InvalidDeviceSpec(

@@ -23,6 +23,7 @@ from typing import Any
 from pcinet.core.alias import Alias, alias_requests, parse_pci_numa_policy
 from pcinet.core.errors import InvalidFlavor
 from pcinet.core.request import NumaPolicy, PciRequest
+from pcinet.core.schema import FlavorFile, check_keys
 
 NUMA_NODES = "hw:numa_nodes"
 NUMA_CPUS = "hw:numa_cpus"
@@ -30,7 +31,6 @@ NUMA_MEM = "hw:numa_mem"
 CPU_POLICY = "hw:cpu_policy"
 MEM_PAGE_SIZE = "hw:mem_page_size"
 CPU_POLICIES = ("shared", "dedicated", "mixed")
-_FLAVOR_KEYS = ("vcpus", "memory_mb", "extra_specs")
 _CPU_RULE_RE = re.compile(r"(\^)?\s*([0-9]{1,9})(?:\s*-\s*([0-9]{1,9}))?")
 _CELL_KEY_RE = re.compile(rf"({re.escape(NUMA_CPUS)}|{re.escape(NUMA_MEM)})\.(.*)")
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -79,10 +79,8 @@ class Flavor:
         """
         if not isinstance(data, Mapping):
             raise InvalidFlavor(f"{where}: expected an object, got {data!r}", field=where)
-        unknown = sorted(str(k) for k in data if k not in _FLAVOR_KEYS)
-        if unknown:
-            field = f"{where}.{unknown[0]}"
-            raise InvalidFlavor(f"{field}: unknown property", field=field)
+        # A missing vcpus or memory_mb is named below, as not an integer >= 1.
+        check_keys(data, FlavorFile, where, error=InvalidFlavor, required=False)
         raw_specs = data.get("extra_specs", {})
         if not isinstance(raw_specs, Mapping):
             field = f"{where}.extra_specs"

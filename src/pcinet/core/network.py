@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from pcinet.core.errors import InvalidNetwork
+from pcinet.core.schema import NetworkFile, SegmentFile, check_keys
 
 NETWORK_TYPE = "provider:network_type"
 PHYSICAL_NETWORK = "provider:physical_network"
@@ -44,20 +45,6 @@ _ID_RANGES: Mapping[NetworkType, tuple[str, int, int]] = {
     NetworkType.GENEVE: ("VNI", 1, 2**24 - 1),
     NetworkType.GRE: ("GRE key", 1, 2**32 - 1),
 }
-
-# Neutron network properties accepted and ignored (``id`` is kept).
-_IGNORED_NETWORK_KEYS = frozenset(
-    {
-        "shared",
-        "description",
-        "admin_state_up",
-        "mtu",
-        "project_id",
-        "tenant_id",
-        "router:external",
-        "status",
-    }
-)
 
 
 def _fail(where: str, key: str, reason: str) -> InvalidNetwork:
@@ -91,11 +78,11 @@ class Segment:
         """
         if not isinstance(data, Mapping):
             raise _fail(where, "", f"expected an object, got {data!r}")
-        unknown = sorted(str(k) for k in set(data) - set(PROVIDER_KEYS))
-        if unknown:
-            raise _fail(where, unknown[0], "unknown segment property")
-        raw_type = data.get(NETWORK_TYPE)
-        if raw_type is None:
+        check_keys(
+            data, SegmentFile, where, error=InvalidNetwork, unknown="unknown segment property"
+        )
+        raw_type = data[NETWORK_TYPE]
+        if raw_type is None:  # as good as missing
             raise _fail(where, NETWORK_TYPE, "required property is missing")
         try:
             net_type = NetworkType(raw_type)
@@ -177,10 +164,14 @@ class Network:
         """
         if not isinstance(data, Mapping):
             raise _fail(where, "", f"expected an object, got {data!r}")
-        known = {"name", "id", "segments", *PROVIDER_KEYS} | _IGNORED_NETWORK_KEYS
-        unknown = sorted(str(k) for k in set(data) - known)
-        if unknown:
-            raise _fail(where, unknown[0], "unknown network property")
+        check_keys(
+            data,
+            NetworkFile,
+            where,
+            error=InvalidNetwork,
+            unknown="unknown network property",
+            required=False,  # a missing name is named below, with what was given
+        )
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _fail(where, "name", f"expected a non-empty string, got {name!r}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from pcinet.core.errors import DeviceUnavailable, InvalidAddress, InvalidDevice
 from pcinet.core.limits import check_value
+from pcinet.core.schema import DeviceFile, check_keys
 
 MAX_DOMAIN = 0xFFFF
 MAX_BUS = 0xFF
@@ -177,31 +178,7 @@ class PciDevice:
         """Build a device from a cloud-file/API object; errors name ``where.<property>``."""
         if not isinstance(data, Mapping):
             raise InvalidDevice(f"{where}: expected an object, got {data!r}", field=where)
-        known = {
-            "address",
-            "vendor_id",
-            "product_id",
-            "dev_type",
-            "parent_address",
-            "numa_node",
-            "devname",
-            "status",
-            "tags",
-            "vf_index",
-            "pcie_root",
-            "mac_address",
-        }
-        unknown = sorted(str(k) for k in data if k not in known)
-        if unknown:
-            raise InvalidDevice(
-                f"{where}.{unknown[0]}: unknown property", field=f"{where}.{unknown[0]}"
-            )
-        for required in ("address", "vendor_id", "product_id", "dev_type"):
-            if required not in data:
-                raise InvalidDevice(
-                    f"{where}.{required}: required property is missing",
-                    field=f"{where}.{required}",
-                )
+        check_keys(data, DeviceFile, where, error=InvalidDevice)
         address = normalize_address(data["address"], field=f"{where}.address")
         try:
             dev_type = DevType(data["dev_type"])

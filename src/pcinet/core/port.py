@@ -18,11 +18,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pcinet.core.boolean import bool_from_word
+from pcinet.core.boolean import strict_bool
 from pcinet.core.errors import InvalidInput, InvalidPort, NetworkNotServable
 from pcinet.core.network import Network, describe_physnets
 from pcinet.core.pci import DevType
 from pcinet.core.request import DeviceMatcher, NumaPolicy, PciRequest, RequestKind
+from pcinet.core.schema import PortFile, check_keys
 
 
 class VnicType(StrEnum):
@@ -49,33 +50,7 @@ PCI_VNIC_TYPES: frozenset[VnicType] = frozenset(
 
 _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$", re.IGNORECASE)
 
-_KNOWN_KEYS = frozenset(
-    {
-        "network",
-        "network_id",
-        "binding:vnic_type",
-        "binding:profile",
-        "mac_address",
-        "port_security_enabled",
-        "admin_state_up",
-        "numa_affinity_policy",
-        "name",
-        "id",
-        "description",
-        "project_id",
-        "tenant_id",
-    }
-)
-
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-def strict_bool(value: Any, *, field: str, error: type[InvalidInput] = InvalidPort) -> bool:
-    """A JSON boolean, or a string oslo's strict parser accepts (``"yes"``, ``"False"``)."""
-    parsed = bool_from_word(value)
-    if parsed is None:
-        raise error(f"{field}: expected a boolean, got {value!r}", field=field)
-    return parsed
 
 
 def normalize_mac(value: Any, *, field: str, error: type[InvalidInput] = InvalidPort) -> str:
@@ -117,14 +92,16 @@ class Port:
         if not isinstance(self.profile, MappingProxyType):
             object.__setattr__(self, "profile", MappingProxyType(dict(self.profile)))
         if "trusted" in self.profile:
-            strict_bool(self.profile["trusted"], field="binding:profile.trusted")
+            strict_bool(self.profile["trusted"], field="binding:profile.trusted", error=InvalidPort)
 
     @property
     def trusted(self) -> bool:
         """``binding:profile.trusted``; absent means untrusted."""
         if "trusted" not in self.profile:
             return False
-        return strict_bool(self.profile["trusted"], field="binding:profile.trusted")
+        return strict_bool(
+            self.profile["trusted"], field="binding:profile.trusted", error=InvalidPort
+        )
 
     @property
     def needs_device(self) -> bool:
@@ -143,9 +120,7 @@ class Port:
 
         if not isinstance(data, Mapping):
             raise InvalidPort(f"{where}: expected an object, got {data!r}", field=where)
-        unknown = sorted(str(k) for k in set(data) - _KNOWN_KEYS)
-        if unknown:
-            raise fail(unknown[0], "unknown port property")
+        check_keys(data, PortFile, where, error=InvalidPort, unknown="unknown port property")
         if "network" in data and "network_id" in data:
             raise fail("network_id", "give network or network_id, not both")
         net_key = "network_id" if "network_id" in data else "network"
@@ -166,14 +141,18 @@ class Port:
         if not isinstance(profile, Mapping):
             raise fail("binding:profile", f"expected an object, got {profile!r}")
         if "trusted" in profile:
-            strict_bool(profile["trusted"], field=f"{where}.binding:profile.trusted")
+            strict_bool(
+                profile["trusted"], field=f"{where}.binding:profile.trusted", error=InvalidPort
+            )
 
         mac = data.get("mac_address")
         if mac is not None:
             mac = normalize_mac(mac, field=f"{where}.mac_address")
 
         flags = {
-            key: strict_bool(data[key], field=f"{where}.{key}") if key in data else True
+            key: strict_bool(data[key], field=f"{where}.{key}", error=InvalidPort)
+            if key in data
+            else True
             for key in ("port_security_enabled", "admin_state_up")
         }
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from pcinet.core.errors import InvalidInput
+from pcinet.core.schema import check_keys
 
 PROTOS = ("802.1Q", "802.1ad")
 LINK_STATES = ("auto", "enable", "disable")
@@ -87,12 +88,7 @@ class VfConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "vf") -> VfConfig:
         """From ``to_dict``'s shape; every key optional (the defaults are a fresh VF's)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInput(
-                f"{where}.{unknown[0]}: unknown VF setting", field=f"{where}.{unknown[0]}"
-            )
+        check_keys(data, cls, where, error=InvalidInput, unknown="unknown VF setting")
         values = dict(data)
         if isinstance(values.get("mac"), str):
             values["mac"] = values["mac"].lower()

@@ -21,7 +21,7 @@ from pcinet.core.devspec import apply_device_specs, parse_device_specs
 from pcinet.core.host import Host
 from pcinet.core.nics import X710
 from pcinet.core.pci import DevType, Inventory, PciDevice
-from pcinet.core.request import PciRequest, RequestKind
+from pcinet.core.request import PciRequest, RequestKind, tag_is_true
 from pcinet.scheduler import Snapshot, decide
 from pcinet.sim import bruteforce
 from pcinet.sim.cloud import HOST_CELLS
@@ -191,7 +191,7 @@ def _nova_pci(server: Server) -> tuple[PciRequest, ...]:
 def _example(kind: str, host: Host, server: Server) -> dict[str, Any]:
     pfs = [
         f"{d.address} {d.tags.get('physical_network')}"
-        + (" trusted" if str(d.tags.get("trusted")).lower() == "true" else "")
+        + (" trusted" if tag_is_true(d.tags.get("trusted")) else "")
         + f" ({sum(1 for v in host.devices if v.parent_address == d.address)} VFs)"
         for d in host.devices
         if d.dev_type is DevType.PF
