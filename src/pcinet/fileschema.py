@@ -72,7 +72,7 @@ class HostCellFile(Shape):
     id: Amount = Field(description="The cell's id (unique on the host).")
     vcpus: Amount = Field(description="Free vCPUs on the cell.")
     memory_mb: Amount = Field(description="Free memory on the cell, in MB.")
-    socket: int | None = Field(None, description="The CPU socket the cell sits on.")
+    socket: Amount | None = Field(None, description="The CPU socket the cell sits on.")
 
 
 class HostFile(Shape):

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pcinet.core.errors import InvalidInput
 
 MAX_INT = 2**31 - 1  # what a database integer column holds
+MAX_NUMA_NODE = 1023  # Linux's largest NUMA node number (CONFIG_NODES_SHIFT 10)
 
 Amount = Annotated[int, Field(ge=0, le=MAX_INT, strict=True)]
 Positive = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
@@ -95,7 +96,7 @@ class DeviceFile(Shape):
     parent_address: str | None = Field(
         None, description="The PF's address; required for (and only for) a type-VF."
     )
-    numa_node: Annotated[int, Field(ge=0, strict=True)] | None = Field(
+    numa_node: Annotated[int, Field(ge=0, le=MAX_NUMA_NODE, strict=True)] | None = Field(
         None, description="The NUMA cell the device is attached to."
     )
     devname: str | None = Field(None, description="The network interface name, if any.")

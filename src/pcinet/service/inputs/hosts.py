@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, JsonValue, model_validator
 
 from pcinet.core.pci import DevType
+from pcinet.core.schema import MAX_NUMA_NODE
 from pcinet.service.inputs.base import Body, Int
 from pcinet.service.inputs.limits import (
     MAX_DEVICE_SPECS,
     MAX_DEVICES,
     MAX_INT,
     MAX_NUMA_CELLS,
-    MAX_NUMA_NODE,
     MAX_OBJECT_BYTES,
     MAX_REPORT_ERROR,
 )
@@ -79,16 +79,21 @@ class HostReport(Body):
     name: NonEmptyName | None = None
     vcpus: Count
     memory_mb: Count
-    numa_cells: Annotated[list[Cell], Field(max_length=MAX_NUMA_CELLS)] = Field(
+    # null as in a CLOUD file: no cells, no devices (device_spec: null is "none assignable")
+    numa_cells: Annotated[list[Cell], Field(max_length=MAX_NUMA_CELLS)] | None = Field(
         default_factory=list
     )
     device_spec: Annotated[list[JsonObject], Field(max_length=MAX_DEVICE_SPECS)] | None = None
-    devices: Annotated[list[DeviceReport], Field(max_length=MAX_DEVICES)] = Field(
+    devices: Annotated[list[DeviceReport], Field(max_length=MAX_DEVICES)] | None = Field(
         default_factory=list
     )
 
     def data(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+        """The report as sent, but for its own null properties (none given). The devices go to
+        the core as sent: a null ``status`` or an unknown property, even a null one, is
+        refused there by name, as in a CLOUD file."""
+        sent = self.model_dump(by_alias=True, exclude_unset=True)
+        return {key: value for key, value in sent.items() if value is not None}
 
 
 class Disabled(Body):

@@ -9,7 +9,7 @@ MAX_BODY_BYTES = 4 * 2**20  # a host report of ~16,000 devices fits
 MAX_NAME = 255  # names, ids, project ids: what a database string column holds
 MAX_DESCRIPTION = 255  # Neutron's description length
 MAX_INT = 2**31 - 1  # what a database integer column holds
-MAX_NUMA_NODE = 1023  # Linux's largest NUMA node number (CONFIG_NODES_SHIFT 10)
+# A device's largest NUMA node: pcinet.core.schema.MAX_NUMA_NODE (a CLOUD file's too).
 MAX_SERVER_PORTS = 64
 MAX_SEGMENTS = 16
 MAX_EXTRA_SPECS = 128
