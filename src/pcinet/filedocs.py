@@ -6,6 +6,7 @@ between the markers in docs/file-formats.md. A test fails when the two differ.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pcinet.fileschema import (
+    AliasFile,
     CloudFile,
     DeviceFile,
     FlavorFile,
@@ -31,6 +33,7 @@ DOC = Path(__file__).parents[2] / "docs" / "file-formats.md"
 # (heading, model): where each object sits in its file.
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("CLOUD file (top level)", CloudFile),
+    ("`alias[]`", AliasFile),
     ("`hosts[]`", HostFile),
     ("`hosts[].numa_cells[]`", HostCellFile),
     ("`hosts[].devices[]`", DeviceFile),
@@ -83,7 +86,7 @@ def render() -> str:
     for heading, model in SECTIONS:
         schema = model.model_json_schema(by_alias=True)
         required = set(schema.get("required", ()))
-        doc = (model.__doc__ or "").strip().replace("``", "`")
+        doc = inspect.cleandoc(model.__doc__ or "").replace("``", "`")
         parts.append(f"### {heading}\n\n{doc}\n")
         parts.append("| property | type | default | meaning |\n|---|---|---|---|")
         for name, prop in schema["properties"].items():
