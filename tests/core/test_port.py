@@ -203,6 +203,26 @@ def test_constructed_port_checks_trusted_and_freezes_profile() -> None:
         port.profile["trusted"] = False  # type: ignore[index]
 
 
+def test_a_constructed_port_takes_its_vnic_type_as_a_string_or_refuses_it() -> None:
+    """Regression: a port built with the string "direct-physical" kept the string, and the
+    matcher (which compares with ``is``) asked for a VF instead of a whole PF."""
+    port = Port("net1", "direct-physical")  # type: ignore[arg-type]
+    assert port.vnic_type is VnicType.DIRECT_PHYSICAL
+    request = port_request(0, port, VLAN1)
+    assert request is not None
+    assert request.alternatives[0].dev_types == frozenset({DevType.PF})
+    with pytest.raises(InvalidPort) as info:
+        Port("net1", "sriov")  # type: ignore[arg-type]
+    assert info.value.field == "binding:vnic_type"
+
+
+def test_every_parsed_vnic_type_is_the_enum_member() -> None:
+    for vnic in VnicType:
+        for raw in (vnic.value, vnic):
+            port = Port.from_dict({"network": "n", "binding:vnic_type": raw})
+            assert type(port.vnic_type) is VnicType and port.vnic_type is vnic
+
+
 # -- requests ------------------------------------------------------------------------------
 
 

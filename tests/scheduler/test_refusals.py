@@ -50,7 +50,8 @@ def random_cloud(rng: random.Random, n: int) -> Snapshot:
 
 
 def by_hand(snap: Snapshot, req: PlacementRequest) -> dict[str, str | None]:
-    """Each live host's first index reason, looked at one by one; None: walked."""
+    """Each live host's first index reason (disabled, down, a PCI request, then vCPUs),
+    looked at one by one; None: walked."""
     out: dict[str, str | None] = {}
     for h in snap:
         out[h.name] = None
@@ -63,6 +64,9 @@ def by_hand(snap: Snapshot, req: PlacementRequest) -> dict[str, str | None]:
                 if not any(h.hid in snap.index.get(k, ()) for k in request_keys(pci)):
                     out[h.name] = f"no free {pci.describe()}"
                     break
+            else:
+                if h.vcpus < req.vcpus:
+                    out[h.name] = f"not enough free vCPUs: {req.vcpus} needed, {h.vcpus} free"
     return out
 
 

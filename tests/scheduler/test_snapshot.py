@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pcinet.core.errors import DeviceUnavailable
-from pcinet.core.host import Host
+from pcinet.core.host import Host, HostCell
 from pcinet.core.pci import DeviceStatus, DevType, PciDevice, address_to_int
 from pcinet.core.request import DeviceMatcher, PciRequest, RequestKind
 from pcinet.scheduler import PlacementRequest, Snapshot, decide
 from pcinet.scheduler.memo import CheckMemo
+from pcinet.scheduler.snapshot import CellState, HostState, Pool
 
 PF = "0000:0a:00.0"
 VF0, VF1 = "0000:0a:10.0", "0000:0a:10.1"
@@ -131,3 +134,52 @@ def test_decide_never_mutates_the_snapshot_with_or_without_a_memo() -> None:
         decide(snap, PlacementRequest(99, 1), seed=seed, memo=memo)
     assert repr((snap.hosts, snap.index, snap.enabled, snap.disabled, snap.down)) == before
     assert len(memo) > 0
+
+
+# HostState fields ``add_host`` builds and nothing changes afterwards: a copy shares them.
+NEVER_CHANGED = {"slots", "pf_pool", "vf_pools", "held_vfs"}
+
+
+def _mutables(value: object, out: dict[int, object]) -> dict[int, object]:
+    """Every mutable object reachable from ``value`` (less the fields a copy may share)."""
+    if isinstance(value, list | dict | set):
+        out[id(value)] = value
+        items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+        for k, v in items:
+            _mutables(k, out)
+            _mutables(v, out)
+    elif isinstance(value, tuple | frozenset):
+        for v in value:
+            _mutables(v, out)
+    elif isinstance(value, HostState | Pool | CellState):
+        out[id(value)] = value
+        for f in dataclasses.fields(value):
+            if f.name not in NEVER_CHANGED:
+                _mutables(getattr(value, f.name), out)
+    elif isinstance(value, Snapshot):
+        for v in vars(value).values():
+            _mutables(v, out)
+    return out
+
+
+def test_a_copy_shares_nothing_a_claim_changes_and_covers_every_attribute() -> None:
+    cells = (HostCell(0, 4, 4096), HostCell(1, 4, 4096))
+    snap = Snapshot(Host(f"h{i}", 8, 8192, cells=cells, devices=host().devices) for i in range(4))
+    snap.set_disabled("h3", True)
+    snap.set_down("h2", True)
+    before = repr(vars(snap))
+    twin = snap.copy()
+    assert vars(twin).keys() == vars(snap).keys()  # an attribute copy() forgot is missing
+    assert repr(vars(twin)) == before
+    shared = _mutables(snap, {}).keys() & _mutables(twin, {}).keys()
+    assert not shared, [type(_mutables(snap, {})[i]) for i in shared]
+    twin.claim("h0", [address_to_int(VF0)], vcpus=2, memory_mb=1024, cells=[(1, 2, 1024)])
+    twin.release("h0", [address_to_int(VF1)])
+    twin.set_disabled("h1", True)
+    twin.set_down("h2", False)
+    twin.remove_host("h3")
+    twin.add_host(Host("h4", 8, 8192, devices=host().devices))
+    assert repr(vars(snap)) == before
+    assert decide(snap, request(DevType.PF)).placement is not None
+    assert decide(twin, request(DevType.PF)).placement is not None
+    assert twin.hosts[0].vcpus == 6 and snap.hosts[0].vcpus == 8

@@ -15,7 +15,7 @@ from pcinet.core.flavor import Flavor, flavor_requirements
 from pcinet.core.host import Host, HostCell
 from pcinet.core.network import Network
 from pcinet.core.pci import DevType, PciDevice
-from pcinet.core.port import Port, server_requests
+from pcinet.core.port import Port, VnicType, server_requests
 from pcinet.scheduler import PlacementRequest
 
 PHYSNETS = ("phy1", "phy2", "phy3", "phy4")
@@ -86,8 +86,9 @@ def networks() -> dict[str, Network]:
 
 
 def request_mix(seed: int, count: int = 64) -> list[PlacementRequest]:
-    """A mix: single and dual direct ports, multi-segment, trusted, direct-physical,
-    NUMA-pinned guests, and servers with no PCI at all."""
+    """A mix: single and dual direct ports, multi-segment, trusted, direct-physical (a
+    whole PF), NUMA-pinned guests, servers with no PCI at all, and the ``too_big`` servers
+    after them."""
     rng = random.Random(seed)
     nets = networks()
     out = []
@@ -96,26 +97,41 @@ def request_mix(seed: int, count: int = 64) -> list[PlacementRequest]:
         extra: dict[str, str] = {}
         ports: list[Port] = []
         if kind < 0.35:
-            ports = [Port(rng.choice(PHYSNETS), "direct")]  # type: ignore[arg-type]
+            ports = [Port(rng.choice(PHYSNETS), VnicType.DIRECT)]
         elif kind < 0.55:
             a, b = rng.sample(PHYSNETS, 2)
-            ports = [Port(a, "direct"), Port(b, "direct")]  # type: ignore[arg-type]
+            ports = [Port(a, VnicType.DIRECT), Port(b, VnicType.DIRECT)]
         elif kind < 0.65:
-            ports = [Port("multi", "direct")]  # type: ignore[arg-type]
+            ports = [Port("multi", VnicType.DIRECT)]
         elif kind < 0.75:
-            ports = [Port(rng.choice(PHYSNETS), "direct", {"trusted": True})]  # type: ignore[arg-type]
+            ports = [Port(rng.choice(PHYSNETS), VnicType.DIRECT, {"trusted": True})]
         elif kind < 0.80:
-            ports = [Port(rng.choice(PHYSNETS), "direct-physical")]  # type: ignore[arg-type]
+            ports = [Port(rng.choice(PHYSNETS), VnicType.DIRECT_PHYSICAL)]
         elif kind < 0.90:
             extra = {"hw:numa_nodes": "1", "hw:pci_numa_affinity_policy": "required"}
-            ports = [Port(rng.choice(PHYSNETS), "direct")]  # type: ignore[arg-type]
+            ports = [Port(rng.choice(PHYSNETS), VnicType.DIRECT)]
         vcpus = rng.choice((2, 4, 8))
-        flavor = Flavor(vcpus, vcpus * 2048, extra)
-        reqs = flavor_requirements(flavor, {})
-        pci = server_requests(
-            reqs.alias_requests,
-            [(p, nets[p.network]) for p in ports],
-            numa_policy=reqs.pci_numa_policy,
-        )
-        out.append(PlacementRequest(reqs.vcpus, reqs.memory_mb, pci, reqs.guest_cells))
-    return out
+        out.append(_server(nets, Flavor(vcpus, vcpus * 2048, extra), ports))
+    return out + too_big(nets)
+
+
+def too_big(nets: dict[str, Network]) -> list[PlacementRequest]:
+    """Servers whose ports every host could serve but whose compute none can hold: more
+    vCPUs than a host has, more memory, and a guest NUMA cell larger than a host's cells
+    (hosts have 64 vCPUs and 256 GiB in two cells of 32 vCPUs and 128 GiB)."""
+    numa = {"hw:numa_nodes": "1", "hw:pci_numa_affinity_policy": "preferred"}
+    return [
+        _server(nets, Flavor(96, 8192, {}), [Port("phy1", VnicType.DIRECT)]),
+        _server(nets, Flavor(8, 393216, {}), [Port("phy2", VnicType.DIRECT)]),
+        _server(nets, Flavor(40, 8192, numa), [Port("phy3", VnicType.DIRECT)]),
+    ]
+
+
+def _server(nets: dict[str, Network], flavor: Flavor, ports: list[Port]) -> PlacementRequest:
+    reqs = flavor_requirements(flavor, {})
+    pci = server_requests(
+        reqs.alias_requests,
+        [(p, nets[p.network]) for p in ports],
+        numa_policy=reqs.pci_numa_policy,
+    )
+    return PlacementRequest(reqs.vcpus, reqs.memory_mb, pci, reqs.guest_cells)

@@ -11,8 +11,13 @@ from typing import Any
 from rich.progress import Progress
 
 from pcinet.bench.cloudgen import generate_hosts, request_mix
+from pcinet.core.pci import DevType
 from pcinet.scheduler import Snapshot, decide
+from pcinet.scheduler.filters import NOT_ENOUGH_MEMORY, NOT_ENOUGH_VCPUS, NUMA_TOPOLOGY
 from pcinet.scheduler.memo import CheckMemo
+
+COMPUTE_CODES = frozenset({NOT_ENOUGH_VCPUS, NOT_ENOUGH_MEMORY, NUMA_TOPOLOGY})
+PF_ONLY = frozenset({DevType.PF})
 
 
 def rss_mb() -> float:
@@ -63,6 +68,8 @@ def run_scheduler_bench(
     memo = CheckMemo()  # as the controller keeps one beside its snapshot
     placed_times: list[float] = []
     refused_times: list[float] = []
+    compute_times: list[float] = []  # refusals for compute or NUMA cell sizes
+    pf_placed = 0
     cpu: dict[bool, list[float]] = {True: [], False: []}
     examined = 0
     load_before = os.getloadavg()[0]
@@ -75,9 +82,12 @@ def run_scheduler_bench(
         examined += decision.examined
         if decision.placement is None:
             refused_times.append(elapsed)
+            if COMPUTE_CODES & decision.codes.keys():
+                compute_times.append(elapsed)
         else:
             placed_times.append(elapsed)
             p = decision.placement
+            pf_placed += sum(m.dev_types == PF_ONLY for r in req.pci for m in r.alternatives[:1])
             snapshot.claim(
                 p.host,
                 p.packed_devices(),
@@ -90,6 +100,7 @@ def run_scheduler_bench(
     times = sorted(placed_times + refused_times)
     placed_times.sort()
     refused_times.sort()
+    compute_times.sort()
     cpu_placed, cpu_refused = sorted(cpu[True]), sorted(cpu[False])
     total = sum(times)
     return {
@@ -107,6 +118,11 @@ def run_scheduler_bench(
         "refused_p50_ms": _ms(percentile(refused_times, 0.50)),
         "refused_p99_ms": _ms(percentile(refused_times, 0.99)),
         "refused_max_ms": _ms(refused_times[-1] if refused_times else 0.0),
+        # the refusals of servers too big for any host (``cloudgen.too_big``)
+        "refused_compute": len(compute_times),
+        "refused_compute_p50_ms": _ms(percentile(compute_times, 0.50)),
+        "refused_compute_p99_ms": _ms(percentile(compute_times, 0.99)),
+        "placed_pf_ports": pf_placed,
         # CPU time of the deciding thread: what a decision costs, without the waits for
         # a core on a shared machine (which the wall-clock figures above include)
         "placed_cpu_p50_ms": _ms(percentile(cpu_placed, 0.50)),

@@ -89,6 +89,17 @@ class Port:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        if type(self.vnic_type) is not VnicType:
+            # A plain string passes ``needs_device`` but not the matchers' identity checks:
+            # a direct-physical port would silently ask for a VF.
+            try:
+                object.__setattr__(self, "vnic_type", VnicType(self.vnic_type))
+            except ValueError:
+                valid = ", ".join(v.value for v in VnicType)
+                raise InvalidPort(
+                    f"binding:vnic_type: {self.vnic_type!r} is not one of {valid}",
+                    field="binding:vnic_type",
+                ) from None
         if not isinstance(self.profile, MappingProxyType):
             object.__setattr__(self, "profile", MappingProxyType(dict(self.profile)))
         if "trusted" in self.profile:

@@ -1,14 +1,13 @@
 """How many more servers of one shape fit: the real scheduler, run again and again on a
 private copy of the snapshot, each decision's devices and compute claimed on the copy.
 
-Pure, like ``decide``: the snapshot given is never changed (``private_copy`` shares only
-what claims never mutate). With the seeds the controller's next boots will use, the answer
-is exactly what booting that server repeatedly would achieve on this state.
+Pure, like ``decide``: the snapshot given is never changed (``Snapshot.copy``). With the
+seeds the controller's next boots will use, the answer is exactly what booting that server
+repeatedly would achieve on this state.
 """
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ from pcinet.core.errors import InvalidInput
 from pcinet.scheduler.decide import decide
 from pcinet.scheduler.filters import PlacementRequest
 from pcinet.scheduler.memo import CheckMemo
-from pcinet.scheduler.snapshot import HostState, Snapshot
+from pcinet.scheduler.snapshot import Snapshot
 from pcinet.scheduler.weighers import SchedulerConfig
 
 # The most servers one answer counts (its cost grows with them: one decision each).
@@ -50,28 +49,6 @@ class Capacity:
         return {"total": self.total, "hosts": [h.to_dict() for h in self.hosts]}
 
 
-def private_copy(snapshot: Snapshot) -> Snapshot:
-    """A snapshot that claims can change without touching ``snapshot``: the hosts' pools
-    and cells, the index (with its pair counts) and the host sets are copied; device
-    signatures and the address maps (never mutated) are shared."""
-    out = copy.copy(snapshot)
-    out.hosts = [_copy_host(h) for h in snapshot.hosts]
-    out.by_name = dict(snapshot.by_name)
-    out.index = {k: set(v) for k, v in snapshot.index.items()}
-    out.enabled = set(snapshot.enabled)
-    out.pairs = dict(snapshot.pairs)
-    out.disabled = set(snapshot.disabled)
-    out.down = set(snapshot.down)
-    return out
-
-
-def _copy_host(state: HostState) -> HostState:
-    twin = copy.copy(state)
-    twin.pools = [copy.copy(p) for p in state.pools]
-    twin.cells = [copy.copy(c) for c in state.cells]
-    return twin
-
-
 def count(
     snapshot: Snapshot,
     request: PlacementRequest,
@@ -85,7 +62,7 @@ def count(
     (every enabled host's reason from an exhaustive decision on the final state).
 
     Raises CapacityLimitExceeded when more than ``limit`` fit."""
-    sim = private_copy(snapshot)
+    sim = snapshot.copy()
     memo = CheckMemo()
     fits: Counter[str] = Counter()
     placed = 0

@@ -22,13 +22,14 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations
 from math import gcd
 
 from pcinet.core.errors import NoValidHost
 from pcinet.core.pci import address_to_int, int_to_address
 from pcinet.core.request import PciRequest
 from pcinet.scheduler.budget import DECISION_STEPS, DecisionBudget
+from pcinet.scheduler.computecut import ComputeCut, compute_cut
 from pcinet.scheduler.filters import (
     HostFit,
     MatchCache,
@@ -38,7 +39,7 @@ from pcinet.scheduler.filters import (
     explain_all,
 )
 from pcinet.scheduler.memo import CheckMemo
-from pcinet.scheduler.refusals import index_refusals, union
+from pcinet.scheduler.refusals import cut_refusals, index_refusals, union
 from pcinet.scheduler.snapshot import IndexKey, Snapshot
 from pcinet.scheduler.weighers import SchedulerConfig, score
 
@@ -134,8 +135,11 @@ def _stride(n: int, rng: random.Random) -> tuple[int, int]:
     return start, stride
 
 
-def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> Iterator[int]:
-    """Candidates in a seeded order that depends only on the seed and the candidate set.
+def _walk(
+    snapshot: Snapshot, per_request: list[list[set[int]]], cut: ComputeCut, seed: int
+) -> Iterator[int]:
+    """Candidates (less the hosts ``cut`` rules out) in a seeded order that depends only on
+    the seed and the candidate set.
 
     When candidates are a large share of the cloud, probe the host-id space in a stride
     permutation with membership tests: finding ``k`` candidates then costs about
@@ -146,13 +150,19 @@ def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> I
     total = len(snapshot.hosts)
     enabled = snapshot.enabled
     upper = min((sum(len(x) for x in sets) for sets in per_request), default=len(enabled))
+    upper = min(upper, len(enabled) - cut.count)
+    excluded = cut.hosts()
     seen: set[int] = set()
     if total and upper * SAMPLE_SHARE >= total:
         start, stride = _stride(total, rng)
         probes = min(total, MAX_PROBES)
         for i in range(probes):
             hid = (start + i * stride) % total
-            if hid in enabled and all(any(hid in x for x in sets) for sets in per_request):
+            if (
+                hid in enabled
+                and hid not in excluded
+                and all(any(hid in x for x in sets) for sets in per_request)
+            ):
                 seen.add(hid)
                 yield hid
             elif i >= MIN_PROBES and len(seen) * SAMPLE_SHARE * 2 < i:
@@ -162,7 +172,7 @@ def _walk(snapshot: Snapshot, per_request: list[list[set[int]]], seed: int) -> I
                 break
         if probes == total:
             return
-    candidates = sorted(_intersection(snapshot, per_request) - seen)
+    candidates = sorted(_intersection(snapshot, per_request) - seen - excluded)
     if candidates:
         start, stride = _stride(len(candidates), rng)
         for i in range(len(candidates)):
@@ -179,7 +189,11 @@ def _disjoint(snapshot: Snapshot, per_keys: list[list[IndexKey]]) -> bool:
 def _intersection(snapshot: Snapshot, per_request: list[list[set[int]]]) -> set[int]:
     if not per_request:
         return snapshot.enabled
+    """The hosts under some key of every request (the index's own set, not a copy, when
+    there is one request under one key: read it, never change it)."""
     unions = [union(sets) for sets in per_request]
+    if len(unions) == 1:
+        return unions[0]
     smallest = min(unions, key=len)
     return smallest.intersection(*[u for u in unions if u is not smallest])
 
@@ -201,10 +215,14 @@ def decide(
     config = config or SchedulerConfig()
     per_keys = [_live_keys(snapshot, pci) for pci in request.pci]
     per_request = [[snapshot.index[k] for k in keys] for keys in per_keys]
+    # Online, hosts too small for the request are ruled out from the compute index, each
+    # with the reason ``check_host`` would give, and only the others are walked.
+    cut = ComputeCut() if exhaustive else compute_cut(snapshot, request)
+    reachable = all(per_request) and not _disjoint(snapshot, per_keys)
     if exhaustive:  # every enabled host gets a verdict, with all its reasons
         order: Iterator[int] = iter(sorted(snapshot.enabled))
-    elif all(per_request) and not _disjoint(snapshot, per_keys):
-        order = _walk(snapshot, per_request, seed)
+    elif reachable and cut.count < len(snapshot.enabled):
+        order = _walk(snapshot, per_request, cut, seed)
     else:
         order = iter(())
 
@@ -246,6 +264,9 @@ def decide(
         groups_out = index_refusals(
             snapshot, request.pci, per_request, per_keys, exhaustive=exhaustive
         )
+        if reachable and cut.count:  # the candidates the cut ruled out
+            candidates = _intersection(snapshot, per_request) if request.pci else None
+            groups_out = chain(groups_out, cut_refusals(snapshot, cut, candidates))
         for group in groups_out:
             counts[group.reason.code, group.reason.message] += group.count
             for hid in group.sample:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pcinet.core.flavor import GuestCell
 from pcinet.core.request import NumaPolicy, PciRequest
 from pcinet.scheduler.budget import SEARCH_BUDGET, Budget, BudgetExceeded, DecisionBudget
-from pcinet.scheduler.numafit import cell_choices
+from pcinet.scheduler.numafit import cell_choices, guest_fits
 from pcinet.scheduler.pcifit import FitFailure, FitResult, solve
 from pcinet.scheduler.problem import (
     Base,
@@ -25,7 +26,7 @@ from pcinet.scheduler.problem import (
     pick_devices,
     problem_for,
 )
-from pcinet.scheduler.snapshot import DeviceSig, HostState
+from pcinet.scheduler.snapshot import CellShape, DeviceSig, HostState
 
 # Stable reason codes (metrics and grouping use them; messages may be reworded).
 HOST_DISABLED = "host.disabled"
@@ -86,24 +87,57 @@ class MatchCache:
         return hit
 
 
+def vcpus_rejection(needed: int, free: int) -> Rejection:
+    return Rejection(
+        NOT_ENOUGH_VCPUS, f"not enough free vCPUs: {needed} needed, {max(free, 0)} free"
+    )
+
+
+def memory_rejection(needed: int, free: int) -> Rejection:
+    return Rejection(
+        NOT_ENOUGH_MEMORY,
+        f"not enough free memory: {needed} MB needed, {max(free, 0)} MB free",
+    )
+
+
 def compute_rejections(state: HostState, req: PlacementRequest) -> list[Rejection]:
     out = []
     if state.vcpus < req.vcpus:
-        out.append(
-            Rejection(
-                NOT_ENOUGH_VCPUS,
-                f"not enough free vCPUs: {req.vcpus} needed, {max(state.vcpus, 0)} free",
-            )
-        )
+        out.append(vcpus_rejection(req.vcpus, state.vcpus))
     if state.memory_mb < req.memory_mb:
-        out.append(
-            Rejection(
-                NOT_ENOUGH_MEMORY,
-                f"not enough free memory: {req.memory_mb} MB needed, "
-                f"{max(state.memory_mb, 0)} MB free",
-            )
-        )
+        out.append(memory_rejection(req.memory_mb, state.memory_mb))
     return out
+
+
+def cell_count_rejection(cells: int, guest: Sequence[GuestCell]) -> Rejection | None:
+    """The host has no NUMA cells, or fewer than the guest."""
+    if not cells:
+        return Rejection(
+            NUMA_TOPOLOGY, "the host reports no NUMA cells; the flavor asks for a NUMA topology"
+        )
+    if len(guest) > cells:
+        return Rejection(
+            NUMA_TOPOLOGY, f"the guest asks for {len(guest)} NUMA cells, the host has {cells}"
+        )
+    return None
+
+
+def cell_size_rejection(guest: Sequence[GuestCell]) -> Rejection:
+    need = ", ".join(f"{g.vcpus} vCPUs/{g.memory_mb} MB" for g in guest)
+    return Rejection(
+        NUMA_TOPOLOGY, f"guest NUMA cells ({need}) do not fit the host's free NUMA cells"
+    )
+
+
+@lru_cache(maxsize=4096)
+def numa_size_rejection(shape: CellShape, guest: tuple[GuestCell, ...]) -> Rejection | None:
+    """What ``check_host`` answers, devices aside, for a guest on a host of this cell shape
+    whose free vCPUs and memory suffice: a NUMA topology reason, or None when the guest's
+    cells fit. Cached: a cloud has few shapes, and the answer depends on nothing else."""
+    rejection = cell_count_rejection(len(shape), guest)
+    if rejection is None and not guest_fits(shape, guest):
+        rejection = cell_size_rejection(guest)
+    return rejection
 
 
 def check_compute(state: HostState, req: PlacementRequest) -> Rejection | None:
@@ -138,15 +172,9 @@ def _fit(
             return _host_fit(state, (), outcome)
         return explain(req, outcome)
     guest = req.guest_cells
-    if not state.cells:
-        return Rejection(
-            NUMA_TOPOLOGY, "the host reports no NUMA cells; the flavor asks for a NUMA topology"
-        )
-    if len(guest) > len(state.cells):
-        return Rejection(
-            NUMA_TOPOLOGY,
-            f"the guest asks for {len(guest)} NUMA cells, the host has {len(state.cells)}",
-        )
+    rejection = cell_count_rejection(len(state.cells), guest)
+    if rejection is not None:
+        return rejection
     symmetry = len(guest) > 1 and len(state.cells) > 2
     profiles, socket_keys = keyed_cells(state, base, symmetry=symmetry)
     # Under ``preferred`` a later mapping may use more local devices: keep looking until
@@ -167,10 +195,7 @@ def _fit(
     if best is not None:
         return _host_fit(state, *best)
     if not tried:
-        need = ", ".join(f"{g.vcpus} vCPUs/{g.memory_mb} MB" for g in guest)
-        return Rejection(
-            NUMA_TOPOLOGY, f"guest NUMA cells ({need}) do not fit the host's free NUMA cells"
-        )
+        return cell_size_rejection(guest)
     return explain_numa(state, req, base, tried, budget)
 
 

@@ -126,6 +126,13 @@ def _single_cell(
         yield CellChoice((frozenset(), frozenset()), (plain.id,))
 
 
+def guest_fits(cells: Sequence[tuple[int, int]], guest: Sequence[GuestCell]) -> bool:
+    """Whether ``guest``'s cells go on distinct host cells of these free (vCPUs, memory MB),
+    devices aside: exactly when ``cell_choices`` yields a mapping (within its budget)."""
+    fits = [[v >= g.vcpus and m >= g.memory_mb for v, m in cells] for g in guest]
+    return _match(fits, [], list(range(len(cells)))) is not None
+
+
 def _match(fits: list[list[bool]], keyed: list[int], plain: list[int]) -> list[int] | None:
     """A mapping of every guest cell to a distinct cell of ``keyed + plain`` that uses every
     cell of ``keyed``, or None. Matching the keyed cells first and then every guest cell by

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from pcinet.core.request import PciRequest
+from pcinet.scheduler.computecut import ComputeCut
 from pcinet.scheduler.filters import HOST_DISABLED, HOST_DOWN, PCI_MISSING, Rejection
 from pcinet.scheduler.snapshot import IndexKey, Snapshot
 
@@ -92,3 +93,12 @@ def index_refusals(
             yield RefusalGroup(reason, previous_count - count, sample)
         served.append(serving)
         previous, previous_count = current, count
+
+
+def cut_refusals(
+    snapshot: Snapshot, cut: ComputeCut, candidates: set[int] | None
+) -> Iterator[RefusalGroup]:
+    """The groups of ``candidates`` (None: every enabled host) that ``cut`` rules out for
+    compute or NUMA cell sizes, each with a bounded sample (online only)."""
+    for reason, members in cut.within(candidates, len(snapshot.enabled)):
+        yield RefusalGroup(reason, len(members), _members(members, None, exhaustive=False))

@@ -9,7 +9,10 @@ The index maps coarse keys (physnet and device type; vendor/product and device t
 set of hosts that have at least one *usable* device under that key. A decision starts from
 the index, so its cost grows with the candidates, not with the cloud.
 For every pair of keys the index also counts the hosts under both (``pair_count``), so
-"no host has both" is a lookup.
+"no host has both" is a lookup. It also files every enabled host under its free vCPUs
+(``by_vcpus``), its free memory (``by_memory``) and the free vCPUs and memory of its NUMA
+cells (``by_cells``, a ``CellShape``): the hosts too small for a request are a union of a
+few of those sets, found without looking at a host (``scheduler.computecut``).
 
 ``decide`` never mutates a snapshot (its memo of per-host answers, ``CheckMemo``, is kept
 by the caller); ``add_host``, ``remove_host``, ``set_disabled``, ``set_down``, ``claim`` and
@@ -21,6 +24,7 @@ walk, so a decision replays exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field
 from itertools import combinations
 from types import MappingProxyType
@@ -32,6 +36,9 @@ from pcinet.core.pci import DeviceStatus, DevType, PciDevice, address_to_int
 from pcinet.core.request import MISSING, tag_is_true
 
 IndexKey = tuple[Any, ...]
+# A host's NUMA cells as their free (vCPUs, memory MB), sorted: all a guest's cell sizes
+# can be checked against (cell ids and sockets do not change whether they fit).
+CellShape = tuple[tuple[int, int], ...]
 
 
 def _freeze(value: Any) -> Any:
@@ -86,6 +93,9 @@ class Pool:
     def usable(self) -> int:
         return 0 if self.blocked else self.free_mask.bit_count()
 
+    def copy(self) -> Pool:
+        return Pool(self.sig, self.members, self.free_mask, self.parent, self.pf, self.blocked)
+
     def take(self, n: int) -> list[int]:
         """The ``n`` lowest free members (does not change the pool)."""
         out: list[int] = []
@@ -128,6 +138,21 @@ class HostState:
     held_pfs: frozenset[int] = frozenset()
     held_vfs: dict[int, int] = field(default_factory=dict)
     index_keys: frozenset[IndexKey] = frozenset()
+    # (free vCPUs, free memory, cell shape) the snapshot files this host under; None: not
+    # filed (disabled, down or removed).
+    compute_key: tuple[int, int, CellShape] | None = None
+
+    def copy(self) -> HostState:
+        """A twin that claims can change without touching this state: pools and cells are
+        copied; the address maps and held devices, never changed after ``add_host``, are
+        shared."""
+        twin = shallow_copy(self)
+        twin.pools = [p.copy() for p in self.pools]
+        twin.cells = [CellState(c.id, c.vcpus, c.memory_mb, c.socket) for c in self.cells]
+        return twin
+
+    def cell_shape(self) -> CellShape:
+        return tuple(sorted((c.vcpus, c.memory_mb) for c in self.cells))
 
     def usable_devices(self) -> int:
         return sum(p.usable() for p in self.pools)
@@ -156,10 +181,33 @@ class Snapshot:
         # counts as disabled): refusals count them without a pass over the hosts.
         self.disabled: set[int] = set()
         self.down: set[int] = set()
+        # Enabled hosts by free vCPUs, free memory (MB) and cell shape.
+        self.by_vcpus: dict[int, set[int]] = {}
+        self.by_memory: dict[int, set[int]] = {}
+        self.by_cells: dict[CellShape, set[int]] = {}
         self._sigs: dict[Any, DeviceSig] = {}
         self._tags: dict[Any, Mapping[str, Any]] = {}
         for host in hosts:
             self.add_host(host)
+
+    def copy(self) -> Snapshot:
+        """A snapshot that claims, releases and host changes can change without touching
+        this one (device signatures, immutable, are shared). Every attribute ``__init__``
+        sets is copied here: a new one must be added below."""
+        twin = Snapshot.__new__(Snapshot)
+        twin.hosts = [h.copy() for h in self.hosts]
+        twin.by_name = dict(self.by_name)
+        twin.index = _copy_sets(self.index)
+        twin.pairs = dict(self.pairs)
+        twin.enabled = set(self.enabled)
+        twin.disabled = set(self.disabled)
+        twin.down = set(self.down)
+        twin.by_vcpus = _copy_sets(self.by_vcpus)
+        twin.by_memory = _copy_sets(self.by_memory)
+        twin.by_cells = _copy_sets(self.by_cells)
+        twin._sigs = dict(self._sigs)
+        twin._tags = dict(self._tags)
+        return twin
 
     def __len__(self) -> int:
         return len(self.by_name)
@@ -291,7 +339,20 @@ class Snapshot:
                 pair = frozenset((a, b))
                 pairs[pair] = pairs.get(pair, 0) + 1
 
+    def _file_compute(self, state: HostState, key: tuple[int, int, CellShape] | None) -> None:
+        """File the host under ``key``'s free vCPUs, memory and cell shape (None: nowhere)."""
+        old = state.compute_key
+        if old == key:
+            return
+        was = old or (None, None, None)
+        now = key or (None, None, None)
+        _move(self.by_vcpus, state.hid, was[0], now[0])
+        _move(self.by_memory, state.hid, was[1], now[1])
+        _move(self.by_cells, state.hid, was[2], now[2])
+        state.compute_key = key
+
     def _unindex(self, state: HostState) -> None:
+        self._file_compute(state, None)
         self._count_pairs(state.index_keys, frozenset())
         for key in state.index_keys:
             hosts = self.index.get(key)
@@ -311,6 +372,7 @@ class Snapshot:
             self._unindex(state)
             return
         self.enabled.add(state.hid)
+        self._file_compute(state, (state.vcpus, state.memory_mb, state.cell_shape()))
         keys = frozenset(k for p in state.pools if p.usable() for k in p.sig.index_keys())
         self._count_pairs(state.index_keys, keys)
         for key in state.index_keys - keys:
@@ -382,6 +444,22 @@ class Snapshot:
         _recompute_blocks(state)
         state.version += 1
         self._reindex(state)
+
+
+def _move(buckets: dict[Any, set[int]], hid: int, was: Any, now: Any) -> None:
+    if was == now:
+        return
+    if was is not None:
+        hosts = buckets[was]
+        hosts.discard(hid)
+        if not hosts:
+            del buckets[was]
+    if now is not None:
+        buckets.setdefault(now, set()).add(hid)
+
+
+def _copy_sets(buckets: Mapping[Any, set[int]]) -> dict[Any, set[int]]:
+    return {k: set(v) for k, v in buckets.items()}
 
 
 def _apply_cells(state: HostState, cells: Sequence[tuple[int, int, int]], sign: int) -> None:

@@ -44,7 +44,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from pcinet.core.binding import usable_mac
 from pcinet.core.pci import PciDevice, address_to_int
 from pcinet.scheduler import Decision, PlacementRequest, SchedulerConfig, Snapshot, decide
-from pcinet.scheduler.capacity import private_copy
 from pcinet.scheduler.memo import CheckMemo
 from pcinet.store.claims import changed_hosts
 from pcinet.store.host_records import HostRecord, load_hosts
@@ -137,7 +136,7 @@ class SnapshotCache:
         """A copy of the snapshot that claims can change without touching the cache's
         (``scheduler.capacity``)."""
         with self._lock:
-            return private_copy(self.snapshot)
+            return self.snapshot.copy()
 
     # -- refreshing ---------------------------------------------------------------------
 
