@@ -81,7 +81,7 @@ def clouds(draw: st.DrawFn) -> tuple[Snapshot, PlacementRequest]:
             memory_mb=draw(st.sampled_from([2048, 8192, 32768])),
         )
         snap.add_host(h)
-        if h.cells and draw(st.booleans()):
+        if draw(st.booleans()) and h.cells:
             cell = draw(st.sampled_from(h.cells))
             snap.claim(h.name, [], vcpus=1, memory_mb=512, cells=[(cell.id, 1, 512)])
         state = draw(st.sampled_from(["up", "up", "up", "disabled", "down"]))
@@ -91,7 +91,7 @@ def clouds(draw: st.DrawFn) -> tuple[Snapshot, PlacementRequest]:
             snap.set_down(h.name, True)
     req = draw(big_requests(hosts[0]))
     guest = req.guest_cells
-    if guest and draw(st.booleans()):  # cells some hosts cannot hold
+    if draw(st.booleans()) and guest:  # cells some hosts cannot hold
         size = (draw(st.sampled_from([1, 4, 8])), draw(st.sampled_from([512, 4096, 8192])))
         guest = tuple(GuestCell(g.id, *size) for g in guest)
     pci = req.pci if draw(st.integers(0, 4)) else ()
