@@ -155,10 +155,24 @@ class HostDevice(View):
     tags: dict[str, Any]
     status: Literal["available", "allocated", "unavailable"]
     server_id: str | None
+    reported_status: Literal["available", "allocated"] = Field(
+        description="as the host reported it: allocated is in use outside pcinet"
+    )
+
+
+class UnselectedDevice(View):
+    """A device no device spec selects that the host reports allocated."""
+
+    address: str
+    vendor_id: str
+    product_id: str
+    dev_type: str
+    parent_address: str | None
 
 
 class HostView(View):
-    """``devices`` only in ``GET /v1/hosts/{name}`` and the report's answer."""
+    """``devices`` and ``unselected_allocated`` only in ``GET /v1/hosts/{name}`` and the
+    report's answer."""
 
     name: str
     vcpus: int
@@ -176,6 +190,7 @@ class HostView(View):
     created_at: str | None
     updated_at: str | None
     devices: list[HostDevice] | None = None
+    unselected_allocated: list[UnselectedDevice] | None = None
 
 
 class VfStateRow(View):

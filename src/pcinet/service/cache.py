@@ -349,12 +349,14 @@ class SnapshotCache:
         cells: Sequence[CellUse],
     ) -> None:
         """A release committed (the host is now at ``generation``); apply it if the held
-        state is the one just before it, else reload the host."""
+        state is the one just before it, else reload the host. A device the host reports in
+        use outside pcinet stays taken (``store.hosts``)."""
         with self._lock:
             if self._generation.get(host) == generation - 1:
+                outside = self._records[host].reported_allocated
                 self.snapshot.release(
                     host,
-                    [address_to_int(a) for a in addresses],
+                    [address_to_int(a) for a in addresses if a not in outside],
                     vcpus=vcpus,
                     memory_mb=memory_mb,
                     cells=cells,

@@ -53,6 +53,7 @@ def report(
             numa_cells=host.cells,
             devices=host.devices,
             device_spec=list(raw_spec) if raw_spec is not None else None,
+            unselected=host.unselected,
         )
         record = store_hosts.get_host(session, name)
     assert record is not None

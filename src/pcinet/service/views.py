@@ -21,7 +21,8 @@ def time_text(value: datetime | None) -> str | None:
 
 
 def host_view(record: HostRecord, *, alive: bool, devices: bool) -> dict[str, Any]:
-    inventory = Inventory(record.devices, record.allocations.keys())
+    # The unselected allocated devices block their PF or VFs here too (``store.hosts``).
+    inventory = Inventory([*record.devices, *record.unselected], record.allocations.keys())
     statuses = {d.address: inventory.status(d.address).value for d in record.devices}
     out: dict[str, Any] = {
         "name": record.name,
@@ -66,8 +67,21 @@ def host_view(record: HostRecord, *, alive: bool, devices: bool) -> dict[str, An
                 "tags": dict(d.tags),
                 "status": statuses[d.address],
                 "server_id": record.allocations.get(d.address),
+                "reported_status": "allocated"
+                if d.address in record.reported_allocated
+                else "available",
             }
             for d in record.devices
+        ]
+        out["unselected_allocated"] = [
+            {
+                "address": d.address,
+                "vendor_id": d.vendor_id,
+                "product_id": d.product_id,
+                "dev_type": d.dev_type.value,
+                "parent_address": d.parent_address,
+            }
+            for d in record.unselected
         ]
     return out
 

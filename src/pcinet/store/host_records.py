@@ -24,8 +24,10 @@ from pcinet.store.models import allocation_table, device_table, host_table
 class HostRecord:
     """A host as stored: reported totals, claimed usage, and its devices.
 
-    ``devices`` carry status ``allocated`` for the ones a server holds, ``available``
-    otherwise (the PF/VF rules are derived by whoever consumes them, see ``core.pci``).
+    ``devices`` carry status ``allocated`` for the ones a server holds or the host reports
+    in use (``reported_allocated``, see ``store.hosts``), ``available`` otherwise (the PF/VF
+    rules are derived by whoever consumes them, see ``core.pci``). ``unselected`` are the
+    devices no spec selects that the host reports allocated (status ``allocated``, no tags).
     ``cells_used`` maps a host cell id to its claimed (vcpus, memory_mb).
     """
 
@@ -47,6 +49,8 @@ class HostRecord:
     devices: tuple[PciDevice, ...]
     device_ids: Mapping[str, str]
     allocations: Mapping[str, str]
+    reported_allocated: frozenset[str] = frozenset()
+    unselected: tuple[PciDevice, ...] = ()
 
     def free_cells(self) -> tuple[HostCell, ...]:
         out = []
@@ -60,7 +64,8 @@ class HostRecord:
         return self.heartbeat_at is None or now - self.heartbeat_at > timedelta(seconds=timeout_s)
 
     def to_host(self, *, stale: bool = False) -> Host:
-        """The scheduler's view: free compute, devices with status; down if ``stale``."""
+        """The scheduler's view: free compute, devices with status, the unselected allocated
+        devices (as ``cloudfile.parse_host`` gives them); down if ``stale``."""
         return Host(
             name=self.name,
             vcpus=self.vcpus - self.vcpus_used,
@@ -69,7 +74,22 @@ class HostRecord:
             devices=self.devices,
             disabled=self.disabled,
             down=stale,
+            unselected=self.unselected,
         )
+
+
+def _unselected(rows: list[dict[str, Any]]) -> tuple[PciDevice, ...]:
+    return tuple(
+        PciDevice(
+            r["address"],
+            r["vendor_id"],
+            r["product_id"],
+            DevType(r["dev_type"]),
+            r["parent_address"],
+            status=DeviceStatus.ALLOCATED,
+        )
+        for r in rows
+    )
 
 
 def load_hosts(session: Session, where: sa.ColumnElement[bool]) -> list[HostRecord]:
@@ -97,9 +117,14 @@ def load_hosts(session: Session, where: sa.ColumnElement[bool]) -> list[HostReco
     ):
         held.setdefault(host_id, {})[device_id] = server_id
     allocated_by_address: dict[str, dict[str, str]] = {}
+    reported: dict[str, set[str]] = {}
     for row in dev_rows:
         server = held.get(row.host_id, {}).get(row.id)
-        status = DeviceStatus.AVAILABLE if server is None else DeviceStatus.ALLOCATED
+        outside = row.reported_status == DeviceStatus.ALLOCATED
+        if outside:
+            reported.setdefault(row.host_id, set()).add(row.address)
+        in_use = server is not None or outside
+        status = DeviceStatus.ALLOCATED if in_use else DeviceStatus.AVAILABLE
         by_host.setdefault(row.host_id, []).append(
             PciDevice(
                 row.address,
@@ -147,6 +172,8 @@ def load_hosts(session: Session, where: sa.ColumnElement[bool]) -> list[HostReco
             devices=tuple(by_host.get(h.id, ())),
             device_ids=MappingProxyType(ids.get(h.id, {})),
             allocations=MappingProxyType(allocated_by_address.get(h.id, {})),
+            reported_allocated=frozenset(reported.get(h.id, ())),
+            unselected=_unselected(h.unselected_allocated),
         )
         for h in host_rows
     ]

@@ -4,6 +4,21 @@
 an allocated device or to change what it is (its tags, type, parent, vendor or product).
 Every change bumps the host's ``generation`` (so in-flight claims made on the old view fail
 their compare-and-swap) and is published to the change feed.
+
+What the host reports in use outside pcinet takes part in the PF/VF rules, as in a cloud
+file (``pcinet plan``), so the controller decides as the planner does on the same host:
+- a selected device keeps its reported status (``devices.reported_status``): ``allocated``
+  is never handed out, counts as used and blocks its PF or VFs. It is not an allocation
+  (no server holds it), so a device a server holds may also be reported ``allocated`` (the
+  agent sees it in use): the allocation stays, and after its release the device stays
+  held until the host reports it ``available``;
+- of the devices no spec selects only the ``allocated`` ones matter (an available one is
+  never handed out and blocks nothing), so only they are kept, compactly, in
+  ``hosts.unselected_allocated`` (what the rules and the host's view need: address, ids,
+  type, parent).
+A report that holds the PF of a VF a server holds, or a VF of a PF a server holds, is
+refused (DeviceInUse naming both and the server), like dropping a held device: a PF and one
+of its VFs are never both held, whoever holds them.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from pcinet.core.errors import InvalidDevice
 from pcinet.core.host import HostCell
-from pcinet.core.pci import PciDevice
+from pcinet.core.pci import DeviceStatus, DevType, PciDevice
 from pcinet.store.changes import NEXT_CHANGE_SEQ, changed_values
 from pcinet.store.errors import ConcurrentUpdate, DeviceInUse
 from pcinet.store.host_records import HostRecord, load_hosts
@@ -34,6 +49,7 @@ _DEVICE_COLUMNS = (
     "vf_index",
     "pcie_root",
     "mac_address",
+    "reported_status",
 )
 
 
@@ -56,7 +72,28 @@ def _device_row(dev: PciDevice) -> dict[str, Any]:
         "vf_index": dev.vf_index,
         "pcie_root": dev.pcie_root,
         "mac_address": dev.mac_address,
+        "reported_status": dev.status.value,
     }
+
+
+UNSELECTED_KEYS = ("address", "vendor_id", "product_id", "dev_type", "parent_address")
+
+
+def _unselected_json(devices: Sequence[PciDevice]) -> list[dict[str, Any]]:
+    """The allocated ones of ``devices`` (no spec selects them), by address."""
+    held = sorted(
+        (d for d in devices if d.status is DeviceStatus.ALLOCATED), key=lambda d: d.address
+    )
+    return [
+        {
+            "address": d.address,
+            "vendor_id": d.vendor_id,
+            "product_id": d.product_id,
+            "dev_type": d.dev_type.value,
+            "parent_address": d.parent_address,
+        }
+        for d in held
+    ]
 
 
 def upsert_host(
@@ -68,21 +105,26 @@ def upsert_host(
     numa_cells: Sequence[HostCell] = (),
     devices: Sequence[PciDevice] = (),
     device_spec: list[Any] | None = None,
+    unselected: Sequence[PciDevice] = (),
 ) -> str:
     """Create or replace a host's inventory report; return the host id.
 
     ``devices`` are the host's assignable devices, already tagged by the device spec (the
-    raw ``device_spec`` is kept for display). Devices keep their ids by address; removing an
-    allocated device raises DeviceInUse naming it and the server. A report counts as a
+    raw ``device_spec`` is kept for display), with the status the host reported;
+    ``unselected`` its other devices (``Host.unselected``; only the allocated ones are
+    kept). Devices keep their ids by address; removing an allocated device, or holding the
+    PF or a VF of one, raises DeviceInUse naming it and the server. A report counts as a
     heartbeat. Claimed usage is kept even if the new totals are smaller.
     """
     conn = session.connection()
     now = utcnow()
+    outside = _unselected_json(unselected)
     values = {
         "vcpus": vcpus,
         "memory_mb": memory_mb,
         "numa_cells": _cells_json(numa_cells),
         "device_spec": device_spec,
+        "unselected_allocated": outside,
         "heartbeat_at": now,
         "updated_at": now,
     }
@@ -111,7 +153,7 @@ def upsert_host(
         )
         old: dict[str, dict[str, Any]] = {}
     else:
-        old = _replace_check(session, name, host_id, wanted)
+        old = _replace_check(session, name, host_id, wanted, outside)
         conn.execute(
             sa.update(host_table)
             .where(host_table.c.id == host_id)
@@ -146,9 +188,14 @@ def _insert_host(session: Session, insert: sa.Insert) -> None:
 
 
 def _replace_check(
-    session: Session, name: str, host_id: str, wanted: Mapping[str, Any]
+    session: Session,
+    name: str,
+    host_id: str,
+    wanted: Mapping[str, Any],
+    outside: Sequence[Mapping[str, Any]],
 ) -> dict[str, dict[str, Any]]:
-    """The host's current devices by address; DeviceInUse if a held one would be dropped."""
+    """The host's current devices by address; DeviceInUse if a held one would be dropped,
+    changed, or blocked by a device reported in use (``outside``: the unselected ones)."""
     conn = session.connection()
     rows = conn.execute(
         sa.select(
@@ -179,7 +226,40 @@ def _replace_check(
             "server first",
             field="devices",
         )
+    clashes = _reported_clashes(held, wanted, outside)
+    if clashes:
+        raise DeviceInUse(
+            f"host {name}: a PF and one of its VFs cannot both be held: {'; '.join(clashes)}; "
+            "release the server first",
+            field="devices",
+        )
     return old
+
+
+def _reported_clashes(
+    held: Sequence[tuple[str, str]],
+    wanted: Mapping[str, Mapping[str, Any]],
+    outside: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The PF/VF clashes between the devices servers hold and the ones the report says are
+    in use (selected ones reported ``allocated``, and ``outside``), in words."""
+    reported = [r for r in wanted.values() if r["reported_status"] == DeviceStatus.ALLOCATED]
+    in_use = {r["address"]: r for r in [*reported, *outside]}
+    words = []
+    for address, server in sorted(held):
+        row = wanted[address]
+        parent = row["parent_address"]
+        if parent is not None and parent in in_use:
+            words.append(
+                f"PF {parent} is reported allocated while server {server} holds its VF {address}"
+            )
+        if row["dev_type"] == DevType.PF:
+            words += [
+                f"VF {a} is reported allocated while server {server} holds its PF {address}"
+                for a, r in sorted(in_use.items())
+                if r["parent_address"] == address
+            ]
+    return words
 
 
 # What a device *is* to its holder: its tags (physnet, trusted, ...), type, parent and ids.

@@ -11,7 +11,8 @@ What the database itself guarantees (whatever the code above it does):
 - a MAC address is unique within a network; a network with ports cannot be deleted;
 - host names are unique.
 What the service checks instead: the PF/VF rules (``claims.claim`` re-checks them in SQL
-against existing allocations), capacity, VLAN ranges, tenant isolation.
+against existing allocations; ``hosts.upsert_host`` against what the host reports in use),
+capacity, VLAN ranges, tenant isolation.
 
 Ids are uuid4 hex strings made by the store; timestamps are timezone-aware UTC.
 JSON object keys are strings, so ``hosts.cells_used`` is keyed by the cell id as a string.
@@ -96,6 +97,12 @@ class Host(Base):
     vcpus_used: Mapped[int] = mapped_column(default=0)
     memory_used_mb: Mapped[int] = mapped_column(default=0)
     cells_used: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The devices no device spec selects that the host reports ``allocated``, as
+    # ``[{address, vendor_id, product_id, dev_type, parent_address}]`` by address: never
+    # handed out, but they block their PF or VFs (see ``store.hosts``).
+    unselected_allocated: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, server_default=sa.text("'[]'")
+    )
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -124,6 +131,11 @@ class Device(Base):
     vf_index: Mapped[int | None]
     pcie_root: Mapped[str | None] = mapped_column(sa.String(64))
     mac_address: Mapped[str | None] = mapped_column(sa.String(17))
+    # The status the host reported: ``allocated`` is in use outside pcinet (never handed
+    # out, blocks its PF or VFs); pcinet's own holds are ``allocations`` rows.
+    reported_status: Mapped[str] = mapped_column(
+        sa.String(16), default="available", server_default="available"
+    )
 
 
 class Server(Base):
