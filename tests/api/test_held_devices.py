@@ -44,13 +44,16 @@ def _check_ok(db_url: str) -> None:
 
 def _vf_gauges(api: Api) -> dict[str, float]:
     """``pcinet_vfs`` of cn1's PF on bus 3b, by state."""
+    return {
+        s.labels["state"]: s.value
+        for s in _samples(api)
+        if s.name == "pcinet_vfs" and s.labels["pf"] == pf_address("3b")
+    }
+
+
+def _samples(api: Api) -> list[Any]:
     text = expect_text(api.get("/metrics"))
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == "pcinet_vfs" and s.labels["pf"] == pf_address("3b"):
-                out[s.labels["state"]] = s.value
-    return out
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
 
 
 def expect_text(response: httpx.Response) -> str:
@@ -161,6 +164,9 @@ def test_a_re_report_of_a_device_pcinet_allocated_as_allocated_keeps_the_allocat
     other = expect(_boot(api, net, "direct"), 201)
     assert other["ports"][0]["pci_slot"] != slot
     error(_boot(api, net, "direct"), 409, "no_valid_host")
+    # the controller's snapshot never offered it either (the claim's re-check would refuse)
+    conflicts = [s.value for s in _samples(api) if s.name == "pcinet_claim_conflicts_total"]
+    assert conflicts == [0.0]
     _check_ok(db_url)
 
 

@@ -12,7 +12,16 @@ from pcinet.store.errors import ConcurrentUpdate
 from pcinet.store.host_records import HostRecord
 from pcinet.store.models import Allocation, Server, utcnow
 from pcinet.store.uow import UnitOfWork
-from tests.store.helpers import GPU, PF, VFS, add_host, counts, read_host, server
+from tests.store.helpers import (
+    GPU,
+    PF,
+    VFS,
+    add_host,
+    counts,
+    default_devices,
+    read_host,
+    server,
+)
 
 
 def _claim(
@@ -226,3 +235,19 @@ def test_claim_on_a_host_that_does_not_exist(sessions: sessionmaker[Session]) ->
     with pytest.raises(ConcurrentUpdate, match="no longer exists"), UnitOfWork(sessions) as s:
         claims.claim(s, host_id="gone", seen_generation=0, server=server())
     assert counts(sessions) == (0, 0)
+
+
+def test_claim_refuses_a_device_the_host_reports_in_use(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Even at the right generation: the device's reported status is re-checked in SQL."""
+    held = [
+        d.with_status(DeviceStatus.ALLOCATED) if d.address == VFS[0] else d
+        for d in default_devices()
+    ]
+    host = add_host(sessions, "h1", held)
+    assert host.reported_allocated == {VFS[0]}
+    with pytest.raises(ConcurrentUpdate, match=f"{VFS[0]} not free in the database"):
+        _claim(sessions, host, [VFS[0]])
+    assert counts(sessions) == (0, 0)
+    _claim(sessions, host, [VFS[1]])

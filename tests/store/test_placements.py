@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.core.network import NetworkType, Segment
+from pcinet.core.pci import DeviceStatus
 from pcinet.store import networks, ports
 from pcinet.store.claims import NewServer
 from pcinet.store.direct import DirectUnit
@@ -23,7 +24,7 @@ from pcinet.store.placements import (
     single_statement,
 )
 from pcinet.store.uow import UnitOfWork
-from tests.store.helpers import PF, VFS, add_host, counts, read_host
+from tests.store.helpers import PF, VFS, add_host, counts, pf, read_host, vf
 
 
 def _port(sessions: sessionmaker[Session], mac: str) -> str:
@@ -142,6 +143,19 @@ def test_a_device_held_in_the_database_undoes_the_whole_placement(
     with UnitOfWork(sessions, readonly=True) as session:
         held = session.scalars(sa.select(allocation_table.c.device_id)).all()
     assert held == [host.device_ids[VFS[0]]]
+
+
+def test_a_device_the_host_reports_in_use_undoes_the_whole_placement(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    devices = [pf(), vf(VFS[0]).with_status(DeviceStatus.ALLOCATED), vf(VFS[1])]
+    host = add_host(sessions, "h1", devices)
+    port = _port(sessions, "fa:16:3e:00:00:01")
+    with pytest.raises(ConcurrentUpdate, match="not free in the database"):
+        _place(engine, host, [VFS[0]], [port])
+    assert _written(sessions) == (0, 0, 0, 0)
+    _place(engine, host, [VFS[1]], [port])
+    assert _written(sessions) == (1, 1, 1, 1)
 
 
 def test_a_port_is_deleted_only_while_no_server_uses_it(

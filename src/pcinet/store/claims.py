@@ -9,6 +9,10 @@ The scheduler decides on a snapshot whose host was at generation ``seen``. ``cla
    host, not held, its PF not held, none of its VFs held, its PF not in the same claim.
    A device that fails (or a unique violation) is ConcurrentUpdate: the caller's view was
    stale; it refreshes the host and decides again, a bounded number of times.
+What the host reports in use outside pcinet (``store.hosts``) changes only with a report,
+which bumps the generation, so step 1 refuses a claim decided before it; step 3 re-checks
+the device's own reported status too (its PF's or VFs', and the unselected devices, rest on
+step 1).
 On PostgreSQL, 2 and 3 are one statement, so a claim transaction is four round trips
 (BEGIN, UPDATE, INSERT, COMMIT). Everything happens in the caller's unit of work; an
 exception leaves nothing written. Core statements, compiled once per shape.
@@ -43,6 +47,7 @@ from pcinet.store.models import (
 from pcinet.store.uow import Conn, Executor, connection_of
 
 HOST, ALLOC, DEV, SRV = host_table, allocation_table, device_table, server_table
+REPORTED_AVAILABLE = sa.literal_column("'available'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,8 @@ INSERT_SERVER = sa.insert(SRV).values(
 
 def allocation_rows(count: int) -> sa.Select[Any]:
     """``SELECT`` the allocation rows of ``count`` devices (params d0.., r0..), each re-checked
-    in SQL: on this host, not held, its PF not held, none of its VFs held, its PF not in the
-    same claim."""
+    in SQL: on this host, not held nor reported in use, its PF not held, none of its VFs
+    held, its PF not in the same claim."""
     d, p, c, q = DEV.alias("d"), DEV.alias("p"), DEV.alias("c"), DEV.alias("q")
     a, pa, ca = ALLOC.alias("a"), ALLOC.alias("pa"), ALLOC.alias("ca")
     ids = [sa.bindparam(f"d{i}", type_=ID) for i in range(count)]
@@ -139,6 +144,7 @@ def allocation_rows(count: int) -> sa.Select[Any]:
     ).where(
         d.c.id.in_(ids),
         d.c.host_id == sa.bindparam("p_host"),
+        d.c.reported_status == REPORTED_AVAILABLE,
         ~sa.exists(sa.select(1).where(a.c.device_id == d.c.id)),
         ~parent_held,
         ~child_held,
