@@ -47,7 +47,7 @@ from pcinet.store.models import (
 from pcinet.store.uow import Conn, Executor, connection_of
 
 HOST, ALLOC, DEV, SRV = host_table, allocation_table, device_table, server_table
-REPORTED_AVAILABLE = sa.literal_column("'available'")
+REPORTED_AVAILABLE: sa.ColumnClause[str] = sa.literal_column("'available'")
 
 
 @dataclass(frozen=True, slots=True)
