@@ -118,6 +118,17 @@ def _pf_with_vf(c: Cloud) -> None:
     )
 
 
+def _pf_reported(c: Cloud) -> None:
+    c.sql("UPDATE devices SET reported_status = 'allocated' WHERE address = :a", a=PF)
+
+
+def _unselected_pf_reported(c: Cloud) -> None:
+    c.sql("UPDATE devices SET parent_address = '0000:3c:00.0' WHERE dev_type = 'type-VF'")
+    held = [{"address": "0000:3c:00.0", "vendor_id": "8086", "product_id": "1572"}]
+    held[0] |= {"dev_type": "type-PF", "parent_address": None}
+    c.sql("UPDATE hosts SET unselected_allocated = :held", held=json.dumps(held))
+
+
 def _retag(c: Cloud) -> None:
     c.sql(
         "UPDATE devices SET tags = :tags WHERE address = :a",
@@ -167,6 +178,8 @@ def _own_mac_taken(c: Cloud) -> None:
 CORRUPTIONS: list[tuple[Callable[[Cloud], None], str, str]] = [
     (_twice, "device_held_once", "is bound to 2 ports"),
     (_pf_with_vf, "pf_and_vf_held", f"PF {PF}"),
+    (_pf_reported, "pf_and_vf_held", f"while its PF {PF} is reported in use"),
+    (_unselected_pf_reported, "pf_and_vf_held", "while its PF 0000:3c:00.0 is reported in use"),
     (_retag, "bound_port_physnet", "the segment's physnet is phy1, the device's is phy2"),
     (_vlan_twice, "vlan_unique", "VLAN 100 of phy1 belongs to 2 segments"),
     (_released_holder, "allocation_live_server", "is released"),
@@ -186,6 +199,14 @@ def _run(url: str) -> tuple[int, Any]:
 def test_a_consistent_database_passes(cloud: Cloud) -> None:
     assert check(cloud.engine) == []
     assert _run(cloud.url) == (0, {"ok": True, "violations": []})
+    # a device the host reports in use is no allocation: it breaks nothing by itself, even
+    # one a server holds
+    cloud.sql("UPDATE devices SET reported_status = 'allocated' WHERE address = :a", a=VFS[3])
+    cloud.sql(
+        "UPDATE devices SET reported_status = 'allocated' WHERE address = :a",
+        a=_slot(cloud.servers[0]),
+    )
+    assert check(cloud.engine) == []
 
 
 @pytest.mark.parametrize(

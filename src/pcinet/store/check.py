@@ -5,7 +5,10 @@ violation found, each ``Violation(invariant, detail)``:
 
 - ``device_held_once``: a device is held by at most one allocation, and bound to at most one
   port;
-- ``pf_and_vf_held``: a PF is never held together with one of its VFs;
+- ``pf_and_vf_held``: a PF is never held together with one of its VFs, nor held while
+  its host reports one of its VFs in use outside pcinet (or a VF while the host reports its
+  PF in use); a device the host reports in use is not an allocation, and is otherwise no
+  violation;
 - ``bound_port_physnet``: a bound port's device exists on its host, is held by the port's
   server, and carries the physnet of the port's segment;
 - ``vlan_unique``: a VLAN id of a physnet belongs to at most one segment (and a physnet to at
@@ -139,6 +142,45 @@ def _pf_and_vf(conn: Connection) -> Iterator[Violation]:
             f"host {host}: PF {pf_address} (server {pf_server}) and its VF {vf_address} "
             f"(server {vf_server}) are both held",
         )
+    yield from _held_against_reported(conn)
+
+
+def _held_against_reported(conn: Connection) -> Iterator[Violation]:
+    """Allocations whose PF or VF the host reports in use (``store.hosts``): the selected
+    devices reported ``allocated`` and the host's ``unselected_allocated``."""
+    in_use: dict[str, dict[str, str | None]] = defaultdict(dict)  # host id: address -> parent
+    for host_id, address, parent in conn.execute(
+        sa.select(DEV.c.host_id, DEV.c.address, DEV.c.parent_address).where(
+            DEV.c.reported_status == "allocated"
+        )
+    ):
+        in_use[host_id][address] = parent
+    for host_id, unselected in conn.execute(sa.select(HOST.c.id, HOST.c.unselected_allocated)):
+        for device in unselected or ():
+            in_use[host_id][device["address"]] = device["parent_address"]
+    held = conn.execute(
+        sa.select(
+            HOST.c.name, DEV.c.host_id, DEV.c.address, DEV.c.parent_address, ALLOC.c.server_id
+        )
+        .select_from(
+            DEV.join(ALLOC, ALLOC.c.device_id == DEV.c.id).join(HOST, HOST.c.id == DEV.c.host_id)
+        )
+        .order_by(HOST.c.name, DEV.c.address)
+    )
+    for host, host_id, address, parent, server in held:
+        reported = in_use.get(host_id, {})
+        if parent is not None and parent in reported:
+            yield Violation(
+                "pf_and_vf_held",
+                f"host {host}: VF {address} (server {server}) is held while its PF {parent} "
+                "is reported in use",
+            )
+        for vf in sorted(a for a, p in reported.items() if p == address):
+            yield Violation(
+                "pf_and_vf_held",
+                f"host {host}: PF {address} (server {server}) is held while its VF {vf} is "
+                "reported in use",
+            )
 
 
 def _bound_port_physnet(conn: Connection) -> Iterator[Violation]:
