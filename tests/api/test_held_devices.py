@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from pcinet.demo.scenario import host_from_view
 from pcinet.store.check import check_url
 from tests.api.conftest import Api, adapter, error, expect, pf_address, vf_address
 
@@ -78,6 +79,8 @@ def test_regression_a_vf_is_not_handed_out_while_its_unselected_pf_is_allocated(
         }
     ]
     assert {d["status"] for d in view["devices"]} == {"unavailable"}
+    # the demo's scheduler host, built from this view, carries it too
+    assert [d.address for d in host_from_view(view).unselected] == [pf_address("3b")]
     net = api.vlan_network("net1", "phy1", 100)
     error(_boot(api, net, "direct"), 409, "no_valid_host")
     # the PF is free again: its VFs are handed out

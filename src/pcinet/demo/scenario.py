@@ -75,7 +75,8 @@ class DemoResult:
 def host_from_view(view: Mapping[str, Any]) -> Host:
     """A scheduler host from the controller's host view: free compute (total minus used,
     per host and per NUMA cell) and the assignable devices with the tags the host's device
-    specs gave them, allocated or not."""
+    specs gave them, allocated or not, and the unselected devices the host reports
+    allocated (they block their PF or VFs)."""
     devices = [
         PciDevice.from_dict(
             {
@@ -109,6 +110,12 @@ def host_from_view(view: Mapping[str, Any]) -> Host:
         cells=cells,
         devices=tuple(devices),
         disabled=bool(view.get("disabled")),
+        unselected=tuple(
+            PciDevice.from_dict(
+                {**d, "status": "allocated"}, where=f"hosts[{view.get('name')}].unselected"
+            )
+            for d in view.get("unselected_allocated") or []
+        ),
     )
 
 
