@@ -64,6 +64,12 @@ def assert_compute_index_consistent(snap: Snapshot) -> None:
     assert snap.by_vcpus == want["vcpus"]
     assert snap.by_memory == want["memory"]
     assert snap.by_cells == want["cells"]
+    counts = {
+        key: dict(Counter(snap.hosts[h].compute_key for h in hosts))
+        for key, hosts in snap.index.items()
+        if hosts
+    }
+    assert snap.compute_counts == counts
 
 
 @st.composite

@@ -16,7 +16,7 @@ with NUMA cells, cell shape) in the cloud, plus set unions in C over the hosts c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pcinet.scheduler.filters import (
@@ -26,7 +26,7 @@ from pcinet.scheduler.filters import (
     numa_size_rejection,
     vcpus_rejection,
 )
-from pcinet.scheduler.snapshot import Snapshot
+from pcinet.scheduler.snapshot import ComputeKey, Snapshot
 
 
 @dataclass(slots=True)
@@ -66,6 +66,29 @@ class ComputeCut:
                 members = hosts & candidates
             if members:
                 yield reason, members
+
+
+def classify(compute: ComputeKey, request: PlacementRequest) -> Rejection | None:
+    """``check_host``'s answer, devices aside, for a host of this compute key: a reason, or
+    None when the server's compute and guest cells fit."""
+    vcpus, memory_mb, shape = compute
+    if vcpus < request.vcpus:
+        return vcpus_rejection(request.vcpus, vcpus)
+    if memory_mb < request.memory_mb:
+        return memory_rejection(request.memory_mb, memory_mb)
+    if request.guest_cells:
+        return numa_size_rejection(shape, request.guest_cells)
+    return None
+
+
+def counted(counts: Mapping[ComputeKey, int], request: PlacementRequest) -> dict[Rejection, int]:
+    """How many hosts of these compute keys ``request`` is too big for, by reason."""
+    out: dict[Rejection, int] = {}
+    for compute, n in counts.items():
+        reason = classify(compute, request)
+        if reason is not None:
+            out[reason] = out.get(reason, 0) + n
+    return out
 
 
 def compute_cut(snapshot: Snapshot, request: PlacementRequest) -> ComputeCut:

@@ -265,8 +265,15 @@ def decide(
             snapshot, request.pci, per_request, per_keys, exhaustive=exhaustive
         )
         if reachable and cut.count:  # the candidates the cut ruled out
-            candidates = _intersection(snapshot, per_request) if request.pci else None
-            groups_out = chain(groups_out, cut_refusals(snapshot, cut, candidates))
+            # one request under one key is counted from the index's counts, no PCI from the
+            # cut's own sets: neither needs the candidates as a set
+            counted = len(per_keys) == 1 and len(per_keys[0]) == 1
+            candidates = None
+            if request.pci and not counted:
+                candidates = _intersection(snapshot, per_request)
+            groups_out = chain(
+                groups_out, cut_refusals(snapshot, cut, request, per_keys, candidates)
+            )
         for group in groups_out:
             counts[group.reason.code, group.reason.message] += group.count
             for hid in group.sample:

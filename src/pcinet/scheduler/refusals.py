@@ -23,8 +23,14 @@ from dataclasses import dataclass
 from itertools import islice
 
 from pcinet.core.request import PciRequest
-from pcinet.scheduler.computecut import ComputeCut
-from pcinet.scheduler.filters import HOST_DISABLED, HOST_DOWN, PCI_MISSING, Rejection
+from pcinet.scheduler.computecut import ComputeCut, counted
+from pcinet.scheduler.filters import (
+    HOST_DISABLED,
+    HOST_DOWN,
+    PCI_MISSING,
+    PlacementRequest,
+    Rejection,
+)
 from pcinet.scheduler.snapshot import IndexKey, Snapshot
 
 GROUP_SAMPLE = 50  # hosts named per group online
@@ -96,9 +102,30 @@ def index_refusals(
 
 
 def cut_refusals(
-    snapshot: Snapshot, cut: ComputeCut, candidates: set[int] | None
+    snapshot: Snapshot,
+    cut: ComputeCut,
+    request: PlacementRequest,
+    per_keys: list[list[IndexKey]],
+    candidates: set[int] | None,
 ) -> Iterator[RefusalGroup]:
-    """The groups of ``candidates`` (None: every enabled host) that ``cut`` rules out for
-    compute or NUMA cell sizes, each with a bounded sample (online only)."""
+    """The groups of the candidates that ``cut`` rules out for compute or NUMA cell sizes,
+    each with a bounded sample (online only). ``candidates`` are the hosts under some key
+    of every request (None: there are no PCI requests, every enabled host is one). A
+    request served under one key is counted from the index's ``compute_counts``; other
+    requests, from the cut's sets intersected with ``candidates``."""
+    if len(per_keys) == 1 and len(per_keys[0]) == 1:
+        key = per_keys[0][0]
+        within = snapshot.index[key]
+        samples: dict[Rejection, list[int]] = {}
+        for reason, hosts in cut.groups:
+            samples.setdefault(reason, []).extend(_sample(hosts, within))
+        for reason, n in counted(snapshot.compute_counts.get(key, {}), request).items():
+            yield RefusalGroup(reason, n, tuple(sorted(samples.get(reason, []))[:GROUP_SAMPLE]))
+        return
     for reason, members in cut.within(candidates, len(snapshot.enabled)):
         yield RefusalGroup(reason, len(members), _members(members, None, exhaustive=False))
+
+
+def _sample(hosts: set[int], within: set[int]) -> list[int]:
+    scan = islice(hosts, SAMPLE_SCAN)
+    return list(islice((h for h in scan if h in within), GROUP_SAMPLE))

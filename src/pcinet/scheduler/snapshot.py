@@ -39,6 +39,9 @@ IndexKey = tuple[Any, ...]
 # A host's NUMA cells as their free (vCPUs, memory MB), sorted: all a guest's cell sizes
 # can be checked against (cell ids and sockets do not change whether they fit).
 CellShape = tuple[tuple[int, int], ...]
+# A host's free vCPUs, free memory (MB) and cell shape: all ``check_host`` looks at before
+# the devices.
+ComputeKey = tuple[int, int, CellShape]
 
 
 def _freeze(value: Any) -> Any:
@@ -140,7 +143,7 @@ class HostState:
     index_keys: frozenset[IndexKey] = frozenset()
     # (free vCPUs, free memory, cell shape) the snapshot files this host under; None: not
     # filed (disabled, down or removed).
-    compute_key: tuple[int, int, CellShape] | None = None
+    compute_key: ComputeKey | None = None
 
     def copy(self) -> HostState:
         """A twin that claims can change without touching this state: pools and cells are
@@ -185,6 +188,10 @@ class Snapshot:
         self.by_vcpus: dict[int, set[int]] = {}
         self.by_memory: dict[int, set[int]] = {}
         self.by_cells: dict[CellShape, set[int]] = {}
+        # Per index key, how many of the enabled hosts under it have each compute key: how
+        # many of a request's candidates are too small for it is counted without a set
+        # operation when the request is served under one key (``refusals.cut_refusals``).
+        self.compute_counts: dict[IndexKey, dict[ComputeKey, int]] = {}
         self._sigs: dict[Any, DeviceSig] = {}
         self._tags: dict[Any, Mapping[str, Any]] = {}
         for host in hosts:
@@ -205,6 +212,7 @@ class Snapshot:
         twin.by_vcpus = _copy_sets(self.by_vcpus)
         twin.by_memory = _copy_sets(self.by_memory)
         twin.by_cells = _copy_sets(self.by_cells)
+        twin.compute_counts = {k: dict(v) for k, v in self.compute_counts.items()}
         twin._sigs = dict(self._sigs)
         twin._tags = dict(self._tags)
         return twin
@@ -339,7 +347,7 @@ class Snapshot:
                 pair = frozenset((a, b))
                 pairs[pair] = pairs.get(pair, 0) + 1
 
-    def _file_compute(self, state: HostState, key: tuple[int, int, CellShape] | None) -> None:
+    def _file_compute(self, state: HostState, key: ComputeKey | None) -> None:
         """File the host under ``key``'s free vCPUs, memory and cell shape (None: nowhere)."""
         old = state.compute_key
         if old == key:
@@ -351,7 +359,36 @@ class Snapshot:
         _move(self.by_cells, state.hid, was[2], now[2])
         state.compute_key = key
 
+    def _count_compute(
+        self, state: HostState, keys: frozenset[IndexKey], compute: ComputeKey | None
+    ) -> None:
+        """Move the host's count in ``compute_counts`` to ``keys`` and ``compute`` (call
+        before the host's ``index_keys`` and ``compute_key`` change)."""
+        old_keys, old = state.index_keys, state.compute_key
+        if old == compute:
+            if old_keys == keys:
+                return
+            gone, new = old_keys - keys, keys - old_keys
+        else:
+            gone, new = old_keys, keys
+        counts = self.compute_counts
+        if old is not None:
+            for key in gone:
+                per_key = counts[key]
+                left = per_key[old] - 1
+                if left:
+                    per_key[old] = left
+                else:
+                    del per_key[old]
+                    if not per_key:
+                        del counts[key]
+        if compute is not None:
+            for key in new:
+                per_key = counts.setdefault(key, {})
+                per_key[compute] = per_key.get(compute, 0) + 1
+
     def _unindex(self, state: HostState) -> None:
+        self._count_compute(state, frozenset(), None)
         self._file_compute(state, None)
         self._count_pairs(state.index_keys, frozenset())
         for key in state.index_keys:
@@ -372,8 +409,10 @@ class Snapshot:
             self._unindex(state)
             return
         self.enabled.add(state.hid)
-        self._file_compute(state, (state.vcpus, state.memory_mb, state.cell_shape()))
+        compute = (state.vcpus, state.memory_mb, state.cell_shape())
         keys = frozenset(k for p in state.pools if p.usable() for k in p.sig.index_keys())
+        self._count_compute(state, keys, compute)
+        self._file_compute(state, compute)
         self._count_pairs(state.index_keys, keys)
         for key in state.index_keys - keys:
             self.index[key].discard(state.hid)
