@@ -43,6 +43,8 @@ from pcinet.core.schema import (
 )
 from pcinet.core.vf import VfConfig
 from pcinet.fileschema import CloudFile, HostFile, RequestFile
+from pcinet.sim.traceschema import TraceFile, TracePort, TraceServer
+from pcinet.sim.workload import parse_trace
 
 
 class Case:
@@ -122,6 +124,27 @@ CASES = [
         {"bus": "3b"},
         InvalidDeviceSpec,
         lambda key: ("w.address", f"w.address: unknown key {key!r} (expected domain, bus, "),
+    ),
+    Case(
+        TraceFile,
+        lambda d: parse_trace(d, where="w"),
+        {"servers": [{"at": 0, "flavor": "small"}]},
+        InvalidInput,
+        _named("unknown property"),
+    ),
+    Case(
+        TraceServer,
+        lambda d: parse_trace({"servers": [d]}, where="w"),
+        {"at": 0, "flavor": "small"},
+        InvalidInput,
+        _named("unknown property", "w.servers[0]"),
+    ),
+    Case(
+        TracePort,
+        lambda d: parse_trace({"servers": [{"at": 0, "flavor": "small", "ports": [d]}]}, where="w"),
+        {"network": "prov-phy1"},
+        InvalidInput,
+        _named("unknown property", "w.servers[0].ports[0]"),
     ),
     Case(
         VfConfig,
@@ -204,7 +227,11 @@ def test_each_parser_refuses_exactly_the_keys_its_shape_refuses(
 def test_a_missing_required_key_is_named_by_every_parser(case: Case) -> None:
     assert issubclass(case.shape, BaseModel)
     for key in required_of(case.shape):
-        where = "w[0]" if case.shape is AliasFile else "w"
+        where = {
+            AliasFile: "w[0]",
+            TraceServer: "w.servers[0]",
+            TracePort: "w.servers[0].ports[0]",
+        }.get(case.shape, "w")
         obj = {k: v for k, v in case.valid.items() if k != key}
         with pytest.raises(case.error) as caught:
             case.parse(obj)

@@ -111,6 +111,13 @@ def trace(**server: Any) -> dict[str, Any]:
             "trace.servers[1].ports[0].trusted",
         ),
         ({"color": "red"}, "trace.servers[1].color"),
+        # regressions: a list or an object as a name was a TypeError (unhashable)
+        ({"flavor": ["small"]}, "trace.servers[1].flavor"),
+        ({"ports": [{"network": {"a": 1}}]}, "trace.servers[1].ports[0].network"),
+        (
+            {"ports": [{"network": "prov-phy1", "vnic_type": []}]},
+            "trace.servers[1].ports[0].vnic_type",
+        ),
     ],
 )
 def test_trace_errors_name_the_field(server: dict[str, Any], field: str) -> None:

@@ -28,7 +28,9 @@ from pcinet.core.errors import InvalidInput
 from pcinet.core.flavor import Flavor
 from pcinet.core.network import Network
 from pcinet.core.port import Port, VnicType
+from pcinet.core.schema import check_keys
 from pcinet.sim.limits import MAX_SERVERS
+from pcinet.sim.traceschema import TraceFile, TracePort, TraceServer
 
 VNIC_TYPES = ("direct", "direct-physical", "macvtap")
 
@@ -212,14 +214,12 @@ def _number(value: Any, field: str) -> float:
 def _trace_port(data: Any, where: str) -> PortSpec:
     if not isinstance(data, Mapping):
         raise _fail(where, f"expected an object, got {data!r}")
-    unknown = sorted(set(data) - {"network", "vnic_type", "trusted"})
-    if unknown:
-        raise _fail(f"{where}.{unknown[0]}", "unknown property")
+    check_keys(data, TracePort, where, error=InvalidInput, required=False)
     network = data.get("network")
-    if network not in NETWORKS:
+    if not isinstance(network, str) or network not in NETWORKS:
         raise _fail(f"{where}.network", f"{network!r} is not one of {', '.join(NETWORKS)}")
     vnic = data.get("vnic_type", "direct")
-    if vnic not in VNIC_TYPES:
+    if not isinstance(vnic, str) or vnic not in VNIC_TYPES:
         raise _fail(f"{where}.vnic_type", f"{vnic!r} is not one of {', '.join(VNIC_TYPES)}")
     trusted = data.get("trusted", False)
     if not isinstance(trusted, bool):
@@ -238,9 +238,7 @@ def parse_trace(data: Any, *, where: str = "trace") -> Workload:
     """
     if not isinstance(data, Mapping):
         raise _fail(where, "expected an object with a servers list")
-    unknown = sorted(set(data) - {"servers"})
-    if unknown:
-        raise _fail(f"{where}.{unknown[0]}", "unknown property")
+    check_keys(data, TraceFile, where, error=InvalidInput, required=False)
     raw = data.get("servers")
     if not isinstance(raw, list) or not raw:
         raise _fail(f"{where}.servers", "expected a non-empty list")
@@ -251,16 +249,14 @@ def parse_trace(data: Any, *, where: str = "trace") -> Workload:
         at = f"{where}.servers[{i}]"
         if not isinstance(item, Mapping):
             raise _fail(at, f"expected an object, got {item!r}")
-        unknown = sorted(set(item) - {"at", "leave", "flavor", "ports"})
-        if unknown:
-            raise _fail(f"{at}.{unknown[0]}", "unknown property")
+        check_keys(item, TraceServer, at, error=InvalidInput, required=False)
         arrive = _number(item.get("at"), f"{at}.at")
         raw_leave = item.get("leave")
         leave = None if raw_leave is None else _number(raw_leave, f"{at}.leave")
         if leave is not None and leave < arrive:
             raise _fail(f"{at}.leave", f"{leave} is before the arrival at {arrive}")
         flavor = item.get("flavor")
-        if flavor not in FLAVORS:
+        if not isinstance(flavor, str) or flavor not in FLAVORS:
             raise _fail(f"{at}.flavor", f"{flavor!r} is not one of {', '.join(FLAVORS)}")
         ports = item.get("ports", [])
         if not isinstance(ports, list):
