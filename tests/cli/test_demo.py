@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,13 @@ from pcinet.cloudfile import parse_host
 from pcinet.core.flavor import Flavor
 from pcinet.core.host import Host
 from pcinet.core.network import Network
+from pcinet.core.pci import DevType
 from pcinet.core.port import Port, VnicType
+from pcinet.demo.agents import layout
 from pcinet.demo.blind import Boot, Delete, Event, placement_request, replay
 from pcinet.demo.cloud import HOSTS, VFS_PER_PF, host_report, server_plans
+from pcinet.inventory.sysfs import discover
+from pcinet.inventory.treegen import write_sysfs_tree
 
 runner = CliRunner()
 RANGES = {"phy1": range(100, 200), "phy2": range(200, 300)}
@@ -207,3 +212,13 @@ def test_the_demo_requests_are_misplaced_blind_and_never_aware() -> None:
     assert aware.misplaced == 0
     assert aware.placed == blind.placed == 12  # the trusted one fits nowhere, either way
     assert blind.misplaced > 0
+
+
+def test_the_demo_hosts_trees_have_macs_of_their_own(tmp_path: Path) -> None:
+    """As real NICs: a direct-physical port takes its PF's MAC, which must be unique on
+    its network, so the demo's hosts must not look cloned."""
+    pf_macs = []
+    for serial, host in enumerate(HOSTS):  # as DemoAgents.start writes them
+        found = discover(write_sysfs_tree(tmp_path / host, layout(serial)))
+        pf_macs += [d.mac for d in found.devices if d.dev_type is DevType.PF]
+    assert None not in pf_macs and len(set(pf_macs)) == len(pf_macs) == 2 * len(HOSTS)

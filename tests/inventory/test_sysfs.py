@@ -127,6 +127,22 @@ def test_a_gpu_and_a_nic_under_one_root_port_share_pcie_root(tmp_path: Path) -> 
     assert found["0000:5f:00.0"].pcie_root == "pci0000:5d/0000:5d:02.0"
 
 
+def test_hosts_written_with_different_serials_have_different_macs(tmp_path: Path) -> None:
+    nics = (NicLayout(E810, "0000:3b:00.0", numvfs=3), NicLayout(X710, "0000:5e:00.0", numvfs=2))
+
+    def macs(serial: int) -> list[str | None]:
+        found = discover(_tree(tmp_path / str(serial), HostLayout(nics, serial=serial)))
+        return [d.mac for d in found.devices if d.dev_type is not DevType.PCI]
+
+    default = macs(0)
+    assert default[0] == "3c:fd:fe:3b:00:00"  # serial 0: the MACs as always
+    assert macs(0) == default  # one serial, one set of MACs (cloned hosts)
+    every = [mac for serial in (0, 1, 31, 32, 255) for mac in macs(serial)]
+    assert None not in every and len(set(every)) == len(every)
+    with pytest.raises(ValueError, match=r"serial: 256 is not in 0\.\.255"):
+        _tree(tmp_path / "bad", HostLayout(nics, serial=256))
+
+
 def test_rewriting_a_tree_raises_the_vf_count(tmp_path: Path) -> None:
     root = _tree(tmp_path, HostLayout(nics=(NicLayout(X710, "0000:3b:00.0", numvfs=2),)))
     assert len(discover(root).devices) == 1 + 2 + 4

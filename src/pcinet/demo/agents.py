@@ -48,9 +48,9 @@ def nova_conf() -> str:
     )
 
 
-def layout() -> HostLayout:
+def layout(serial: int = 0) -> HostLayout:
     """The demo host: each adapter one X710 port (``ens1f0``, ``ens2f0``), 8 VFs, two NUMA
-    nodes of 16 CPUs and 32 GB."""
+    nodes of 16 CPUs and 32 GB; ``serial`` sets its MACs apart from other hosts'."""
     nics = tuple(
         NicLayout(
             X710,
@@ -63,7 +63,7 @@ def layout() -> HostLayout:
         for a in ADAPTERS
     )
     nodes = tuple(NumaNodeLayout(cpus=16, memory_mb=32768, socket=n) for n in range(2))
-    return HostLayout(nics, (), nodes)
+    return HostLayout(nics, (), nodes, serial=serial)
 
 
 class DemoAgents:
@@ -81,12 +81,13 @@ class DemoAgents:
 
     def start(self) -> None:
         """Start every agent at once (they report their hosts in whatever order they
-        start). The hosts are alike: they share one sysfs tree and one nova.conf, read only;
-        each has its own state directory (its fake VFs)."""
-        tree = write_sysfs_tree(self.root / "sys", layout())
+        start). The hosts are alike but for their MACs (as real NICs, each host's own: a
+        ``direct-physical`` port takes its PF's, unique per network): each has its own sysfs
+        tree and state directory (its fake VFs); they share one nova.conf, read only."""
         conf = self.root / "nova.conf"
         conf.write_text(nova_conf())
-        for host, token in self.tokens.items():
+        for serial, (host, token) in enumerate(self.tokens.items()):
+            tree = write_sysfs_tree(self.root / host / "sys", layout(serial))
             self._start(host, token, tree, conf)
 
     def _start(self, host: str, token: str, tree: Path, conf: Path) -> None:

@@ -78,12 +78,18 @@ class NumaNodeLayout:
 @dataclass(frozen=True, slots=True)
 class HostLayout:
     """A host's devices and NUMA nodes. ``symlinks=False`` writes plain directories under
-    ``bus/pci/devices`` instead of links into ``devices/`` (then no ``pcie_root``)."""
+    ``bus/pci/devices`` instead of links into ``devices/`` (then no ``pcie_root``).
+
+    ``serial`` (0-255) goes into every MAC, as a real NIC's serial number does: hosts
+    written with different serials have different MACs, hosts with the same one (the
+    default 0) alike MACs, as cloned hosts would (a ``direct-physical`` port takes its PF's
+    MAC, unique per network)."""
 
     nics: tuple[NicLayout, ...] = ()
     gpus: tuple[GpuLayout, ...] = ()
     numa_nodes: tuple[NumaNodeLayout, ...] = (NumaNodeLayout(),)
     symlinks: bool = True
+    serial: int = 0
 
 
 def simple_layout(
@@ -108,9 +114,11 @@ def write_sysfs_tree(root: str | os.PathLike[str], layout: HostLayout) -> Path:
     Raises ValueError for an impossible layout (too many VFs, colliding addresses) and
     FileExistsError for a non-empty ``root`` this function did not write.
     """
+    if not 0 <= layout.serial <= 0xFF:
+        raise ValueError(f"serial: {layout.serial} is not in 0..255")
     top = Path(root)
     _prepare(top)
-    writer = _Writer(top, layout.symlinks)
+    writer = _Writer(top, layout.symlinks, layout.serial)
     for nic in layout.nics:
         writer.nic(nic)
     for gpu in layout.gpus:
@@ -156,7 +164,11 @@ def _mac(prefix: int, *parts: int) -> str:
 
 
 class _Writer:
-    def __init__(self, top: Path, symlinks: bool) -> None:
+    def __init__(self, top: Path, symlinks: bool, serial: int) -> None:
+        # The serial's low 5 bits go above the port number (0-7) in its MAC byte, its high
+        # 3 bits above the slot (0-31) of a PF's MAC and the VF index's high byte of a VF's.
+        self.port_bits = (serial & 0x1F) << 3
+        self.slot_bits = (serial >> 5) << 5
         self.top = top
         self.symlinks = symlinks
         self.bus_dir = top / "bus" / "pci" / "devices"
@@ -233,7 +245,8 @@ class _Writer:
             )
             _write(pf_dir / "sriov_totalvfs", str(model.max_vfs))
             _write(pf_dir / "sriov_numvfs", str(nic.numvfs))
-            self.net(pf_dir, f"{ifname}{port}", _mac(oui, base.bus, base.slot, port), nic.operstate)
+            pf_mac = _mac(oui, base.bus, base.slot | self.slot_bits, port | self.port_bits)
+            self.net(pf_dir, f"{ifname}{port}", pf_mac, nic.operstate)
             for index in range(nic.numvfs):
                 vf = model.vf_address(pf, index)
                 vfio = index in nic.vfio_vfs
@@ -249,7 +262,8 @@ class _Writer:
                 _link(vf_dir / "physfn", pf_dir)
                 _link(pf_dir / f"virtfn{index}", vf_dir)
                 if not vfio:
-                    mac = _mac(0x020000 | base.bus, port, index >> 8, index)
+                    high = (index >> 8) | self.slot_bits
+                    mac = _mac(0x020000 | base.bus, port | self.port_bits, high, index)
                     self.net(vf_dir, f"{ifname}{port}v{index}", mac, nic.operstate)
 
 
