@@ -208,6 +208,31 @@ def test_boot_prints_host_vf_physnet_and_vlan(url: str) -> None:
     assert ports[0]["device_id"] == server["id"]
 
 
+def test_host_show_names_the_devices_in_use_outside_pcinet(tmp_path: Path) -> None:
+    with LiveServer(live_settings(tmp_path)) as server:
+        _show_outside(server.url)
+
+
+def _show_outside(url: str) -> None:
+    report = host_report()
+    pf = report["devices"][0]["address"]
+    vf = next(d for d in report["devices"] if d.get("parent_address") == pf)
+    vf["status"] = "allocated"
+    report["devices"].append(
+        {"address": "0000:d8:00.0", "vendor_id": "10de", "product_id": "20b5"}
+        | {"dev_type": "type-PCI", "status": "allocated"}
+    )
+    with Client(url, ADMIN_TOKEN) as client:
+        client.put_host("cn-outside", report)
+    run = cli(url, "host", "show", "cn-outside")
+    assert run.code == 0, run.stdout + run.stderr
+    line = next(ln for ln in run.stdout.splitlines() if vf["address"] in ln)
+    assert "allocated" in line and "in use outside pcinet" in line
+    assert "selected by no device spec (blocking their PF or VFs): 0000:d8:00.0 (PCI)" in (
+        " ".join(run.stdout.split())
+    )
+
+
 def test_port_show_gives_the_reason_of_an_error(url: str) -> None:
     port = make_port(url, make_network(url, "ochre")["id"], "ochre-p0")
     args = ["server", "create", "vm-ochre", "--vcpus", "1", "--memory-mb", "512"]

@@ -38,6 +38,7 @@ DEVICE_COLUMNS = (
 )
 
 
+OUTSIDE = "in use outside pcinet"  # a device the host reports allocated, no server holds
 HOST_ARGUMENT = ("name", "Host name.")
 HOST_COLUMNS = ("host", "state", "alive", "vCPUs used", "memory used (MB)", "devices free")
 
@@ -81,10 +82,18 @@ def print_host(host: Mapping[str, Any]) -> None:
                 d.get("devname"),
                 tags.get("physical_network") if isinstance(tags, Mapping) else None,
                 d.get("status"),
-                d.get("server_id"),
+                d.get("server_id")
+                or (OUTSIDE if d.get("reported_status") == "allocated" else None),
             )
         )
     console.print(table("devices", DEVICE_COLUMNS, rows))
+    unselected = host.get("unselected_allocated") or []
+    if unselected:
+        words = ", ".join(
+            f"{d.get('address')} ({str(d.get('dev_type', '')).removeprefix('type-')})"
+            for d in unselected
+        )
+        console.print(f"{OUTSIDE}, selected by no device spec (blocking their PF or VFs): {words}")
 
 
 @host_app.command("list")
