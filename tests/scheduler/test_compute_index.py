@@ -64,6 +64,8 @@ def assert_compute_index_consistent(snap: Snapshot) -> None:
     assert snap.by_vcpus == want["vcpus"]
     assert snap.by_memory == want["memory"]
     assert snap.by_cells == want["cells"]
+    assert snap.vcpu_levels == sorted(want["vcpus"])  # type: ignore[type-var]
+    assert snap.memory_levels == sorted(want["memory"])  # type: ignore[type-var]
     counts = {
         key: dict(Counter(snap.hosts[h].compute_key for h in hosts))
         for key, hosts in snap.index.items()

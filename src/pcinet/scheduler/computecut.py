@@ -10,12 +10,14 @@ a device are unions of a few of those sets, each with the very reason ``check_ho
 gives, and a decision walks only the other candidates: a request no host is big enough
 for is answered without looking at a host, and its refusal is counted in groups.
 
-The cost is one step per distinct free vCPU count, free memory amount (and, for a guest
-with NUMA cells, cell shape) in the cloud, plus set unions in C over the hosts cut.
+The cost: a binary search in the sorted free amounts, one step per amount below the
+request's and, for a guest with NUMA cells, one per distinct cell shape in the cloud (an
+answer cached per shape and guest); plus set unions in C over the hosts cut.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -95,10 +97,12 @@ def compute_cut(snapshot: Snapshot, request: PlacementRequest) -> ComputeCut:
     """The enabled hosts too small for ``request``, each under ``check_host``'s reason."""
     cut = ComputeCut()
     enabled = len(snapshot.enabled)
-    for free in sorted(v for v in snapshot.by_vcpus if v < request.vcpus):
+    levels = snapshot.vcpu_levels
+    for free in levels[: bisect_left(levels, request.vcpus)]:
         cut.add(vcpus_rejection(request.vcpus, free), snapshot.by_vcpus[free])
     if cut.count < enabled:
-        short = sorted(m for m in snapshot.by_memory if m < request.memory_mb)
+        levels = snapshot.memory_levels
+        short = levels[: bisect_left(levels, request.memory_mb)]
         before = cut.hosts() if cut.count else None
         for free in short:
             hosts = snapshot.by_memory[free]

@@ -23,6 +23,7 @@ walk, so a decision replays exactly.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from copy import copy as shallow_copy
 from dataclasses import dataclass, field
@@ -187,6 +188,9 @@ class Snapshot:
         # Enabled hosts by free vCPUs, free memory (MB) and cell shape.
         self.by_vcpus: dict[int, set[int]] = {}
         self.by_memory: dict[int, set[int]] = {}
+        # Their keys in ascending order: the amounts below a request's are a prefix.
+        self.vcpu_levels: list[int] = []
+        self.memory_levels: list[int] = []
         self.by_cells: dict[CellShape, set[int]] = {}
         # Per index key, how many of the enabled hosts under it have each compute key: how
         # many of a request's candidates are too small for it is counted without a set
@@ -211,6 +215,8 @@ class Snapshot:
         twin.down = set(self.down)
         twin.by_vcpus = _copy_sets(self.by_vcpus)
         twin.by_memory = _copy_sets(self.by_memory)
+        twin.vcpu_levels = list(self.vcpu_levels)
+        twin.memory_levels = list(self.memory_levels)
         twin.by_cells = _copy_sets(self.by_cells)
         twin.compute_counts = {k: dict(v) for k, v in self.compute_counts.items()}
         twin._sigs = dict(self._sigs)
@@ -354,8 +360,8 @@ class Snapshot:
             return
         was = old or (None, None, None)
         now = key or (None, None, None)
-        _move(self.by_vcpus, state.hid, was[0], now[0])
-        _move(self.by_memory, state.hid, was[1], now[1])
+        _move(self.by_vcpus, state.hid, was[0], now[0], self.vcpu_levels)
+        _move(self.by_memory, state.hid, was[1], now[1], self.memory_levels)
         _move(self.by_cells, state.hid, was[2], now[2])
         state.compute_key = key
 
@@ -485,7 +491,11 @@ class Snapshot:
         self._reindex(state)
 
 
-def _move(buckets: dict[Any, set[int]], hid: int, was: Any, now: Any) -> None:
+def _move(
+    buckets: dict[Any, set[int]], hid: int, was: Any, now: Any, levels: list[int] | None = None
+) -> None:
+    """Move ``hid`` from bucket ``was`` to bucket ``now`` (None: none), keeping ``levels``
+    (when given) the buckets' keys in ascending order."""
     if was == now:
         return
     if was is not None:
@@ -493,8 +503,14 @@ def _move(buckets: dict[Any, set[int]], hid: int, was: Any, now: Any) -> None:
         hosts.discard(hid)
         if not hosts:
             del buckets[was]
+            if levels is not None:
+                del levels[bisect_left(levels, was)]
     if now is not None:
-        buckets.setdefault(now, set()).add(hid)
+        if now not in buckets:
+            buckets[now] = set()
+            if levels is not None:
+                insort(levels, now)
+        buckets[now].add(hid)
 
 
 def _copy_sets(buckets: Mapping[Any, set[int]]) -> dict[Any, set[int]]:
