@@ -158,3 +158,10 @@ def test_a_hostile_report_names_the_same_field_through_the_api_and_a_cloud_file(
     field = response.json()["error"]["field"]
     assert field.startswith("host"), field
     assert field.removeprefix("host") == in_file, (mutation, response.json()["error"])
+
+
+def test_openapi_documents_every_device_property_of_the_one_declaration(api: Api) -> None:
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["DeviceReport"]
+    assert set(schema["properties"]) == keys_of(DeviceFile)
+    assert schema["additionalProperties"] is False
+    assert "VF's index" in schema["properties"]["vf_index"]["description"]

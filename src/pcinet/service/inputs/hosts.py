@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, JsonValue, model_validator
 
 from pcinet.core.pci import DevType
-from pcinet.core.schema import MAX_NUMA_NODE
+from pcinet.core.schema import MAX_NUMA_NODE, DeviceFile
 from pcinet.service.inputs.base import Body, Int
 from pcinet.service.inputs.limits import (
     MAX_DEVICE_SPECS,
@@ -48,11 +48,19 @@ class Cell(Body):
     socket: Annotated[Int, Field(ge=0, le=MAX_INT)] | None = None
 
 
-class DeviceReport(Body):
-    """A PCI device as the host found it. Other properties are passed to the core, which
-    knows them (or refuses them by name)."""
+def _device_properties(schema: dict[str, Any]) -> None:
+    # The properties declared here carry the API's storage limits; the others go to the core
+    # as sent, so /openapi.json documents them from the device's one declaration.
+    for key, prop in DeviceFile.model_json_schema(by_alias=True)["properties"].items():
+        schema["properties"].setdefault(key, prop)
+    schema["additionalProperties"] = False  # refused by the core, naming the property
 
-    model_config = ConfigDict(extra="allow")
+
+class DeviceReport(Body):
+    """A PCI device as the host found it: a CLOUD file's device (``pcinet.core.schema``).
+    Other properties are passed to the core, which knows them (or refuses them by name)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_device_properties)
 
     address: Address
     vendor_id: HexId
