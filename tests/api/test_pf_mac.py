@@ -180,3 +180,24 @@ def test_a_boot_failing_after_the_write_leaves_the_port_its_own_mac(api: Api) ->
     assert server["ports"][0]["mac_address"] == PF_MACS["3b"]
     expect(member.delete(f"/v1/servers/{server['id']}"), 204)
     assert expect(member.get(f"/v1/ports/{port['id']}"), 200)["mac_address"] == OWN
+
+
+def test_a_server_in_error_deleted_gives_its_pf_port_its_own_mac(api: Api) -> None:
+    """A PF port beside a VF port the agent failed to program: the server is ERROR, and its
+    delete gives the PF port its own MAC back all the same."""
+    api.report_host("cn1", _report({"3b": PF_MACS["3b"], "5e": PF_MACS["5e"]}))
+    net = api.vlan_network("net1", "phy1", 110)
+    pf_port, vf_port = _pf_port(api, net), api.port(net["id"], "direct", mac_address=OTHER)
+    server = api.boot([pf_port["id"], vf_port["id"]])
+    assert server["status"] == "BUILD"
+    slot = server["ports"][1]["pci_slot"]
+    row = api.vf_state("cn1")[slot]
+    body = {"generation": row["generation"], "status": "error", "error": "trust refused"}
+    expect(api.put(f"/v1/hosts/cn1/vf-state/{slot}", body), 200)
+    failed = expect(api.get(f"/v1/servers/{server['id']}"), 200)
+    assert failed["status"] == "ERROR"
+    assert failed["ports"][0]["mac_address"] in PF_MACS.values()
+
+    expect(api.delete(f"/v1/servers/{server['id']}"), 204)
+    assert expect(api.get(f"/v1/ports/{pf_port['id']}"), 200)["mac_address"] == OWN
+    assert expect(api.get(f"/v1/ports/{vf_port['id']}"), 200)["mac_address"] == OTHER
