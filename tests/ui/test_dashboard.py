@@ -126,7 +126,11 @@ def test_heat_map_follows_a_boot_and_a_delete(browser: webdriver.Chrome, url: st
     assert cell(browser, pf_user["host"], "phy2")["pfs"] == 1
     assert "PF\u00d71" in browser.find_element(By.ID, f"cell-{pf_user['host']}-phy2").text
     totals = browser.find_element(By.ID, "total-phy1").text.split()
-    assert totals[:3] == ["phy1", "23", "1"]  # cn3 is disabled, its VFs still free
+    # cn3 is disabled: its 8 free VFs are unschedulable, not free
+    assert totals[:5] == ["phy1", "15", "1", "0", "8"]
+    offline = browser.find_element(By.ID, "cell-cn3-phy1")
+    assert offline.get_attribute("data-free") == "0"
+    assert offline.get_attribute("data-unschedulable") == "8"
     shot(browser, "overview")
 
     browser.get(f"{url}/ui/hosts/{host}")

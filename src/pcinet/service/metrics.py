@@ -1,7 +1,8 @@
 """The controller's Prometheus metrics (``GET /metrics``, text format 0.0.4).
 
 Device gauges come from the scheduler's in-memory snapshot at scrape time (one walk over
-its pools under the cache's lock, the families built after it: no database read); VLANs
+its pools under the cache's lock, the text written after it by ``service.metrictext``: no
+database read); VLANs
 used and port states from two ``GROUP BY`` queries, re-read at most every
 ``DB_GAUGES_TTL_S`` seconds, so a scrape never scans a table more often than that.
 Counters and histograms count what this process did (each replica has its own; sum them
@@ -10,10 +11,14 @@ in PromQL).
 Series (label names follow Prometheus' conventions: lower snake case, no ``_total`` on
 gauges, units in the name):
 
-- ``pcinet_vfs{host, pf, physnet, state}``: VFs per PF; ``state`` is ``free``,
-  ``allocated`` or ``unavailable`` (free, but its PF is passed through whole).
+- ``pcinet_vfs{host, pf, physnet, state}``: VFs per PF; ``state`` is ``free`` (the
+  scheduler can give it now), ``allocated``, ``unavailable`` (free, but its PF is passed
+  through whole) or ``unschedulable`` (free, but its host is disabled or down).
 - ``pcinet_pfs{host, physnet, state}``: PFs that may be passed through whole; ``free``,
-  ``allocated`` (passed through) or ``unavailable`` (some of its VFs are allocated).
+  ``allocated`` (passed through), ``unavailable`` (some of its VFs are allocated) or
+  ``unschedulable``.
+- ``pcinet_physnet_vfs{physnet, state}``, ``pcinet_physnet_pfs{physnet, state}``: the same
+  summed per physnet, as the dashboard's totals (``service.usage.physnet_totals``).
 - ``pcinet_hosts{state}``: ``enabled``, ``disabled``, ``down`` (no recent heartbeat).
 - ``pcinet_vlans_used{physnet}``: VLAN ids held by segments on each physnet.
 - ``pcinet_ports{host, status}``: bound ports by the status their host's agent reported
@@ -45,6 +50,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from pcinet.scheduler import Snapshot
+from pcinet.service.metrictext import usage_text
 from pcinet.service.usage import NO_PHYSNET, HostUsage, usage
 from pcinet.store.models import Port, Segment
 
@@ -57,7 +63,6 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DB_GAUGES_TTL_S = 15.0
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-STATES = ("free", "allocated", "unavailable")
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     # How long VLANs used and port states are served from the last read.
     db_ttl_s: float = DB_GAUGES_TTL_S
+    _read_snapshot: SnapshotReader | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -114,34 +120,17 @@ class Metrics:
         """Serve the gauges: ``read_snapshot(f)`` calls ``f`` on the snapshot under the
         cache's lock; ``read_db()`` answers VLANs used per physnet and ports per (host,
         status)."""
-        self.registry.register(_StateCollector(self, read_snapshot, read_db, clock))
+        self._read_snapshot = read_snapshot
+        self.registry.register(_StateCollector(self, read_db, clock))
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-def usage_families(usage_rows: list[HostUsage]) -> list[Metric]:
-    """The device and host gauges of the snapshot's usage (``service.usage``), built
-    outside the cache's lock."""
-    vfs = GaugeMetricFamily(
-        "pcinet_vfs", "VFs per PF by state.", labels=["host", "pf", "physnet", "state"]
-    )
-    pfs = GaugeMetricFamily(
-        "pcinet_pfs", "Whole-PF devices by state.", labels=["host", "physnet", "state"]
-    )
-    hosts = GaugeMetricFamily("pcinet_hosts", "Compute hosts by state.", labels=["state"])
-    host_states = {"enabled": 0, "disabled": 0, "down": 0}
-    for host in usage_rows:
-        host_states["disabled" if host.disabled else "down" if host.down else "enabled"] += 1
-        for (pf, physnet), counts in sorted(host.vfs.items()):
-            for state in STATES:
-                vfs.add_metric([host.name, pf, physnet, state], getattr(counts, state))
-        for physnet, counts in sorted(host.pfs.items()):
-            for state in STATES:
-                pfs.add_metric([host.name, physnet, state], getattr(counts, state))
-    for name, value in host_states.items():
-        hosts.add_metric([name], value)
-    return [vfs, pfs, hosts]
+        """The text format: the registry's families (prometheus-client), then the device
+        and host gauges of the snapshot (``service.metrictext``: one walk over its pools
+        under the cache's lock, the text written after it)."""
+        text = generate_latest(self.registry)
+        if self._read_snapshot is None:
+            return text
+        return text + usage_text(self._read_snapshot(usage)).encode()
 
 
 def read_db_gauges(conn: sa.Connection) -> DbGauges:
@@ -164,14 +153,9 @@ def read_db_gauges(conn: sa.Connection) -> DbGauges:
 
 class _StateCollector(Collector):
     def __init__(
-        self,
-        metrics: Metrics,
-        read_snapshot: SnapshotReader,
-        read_db: Callable[[], DbGauges],
-        clock: Callable[[], float],
+        self, metrics: Metrics, read_db: Callable[[], DbGauges], clock: Callable[[], float]
     ) -> None:
         self._metrics = metrics
-        self._read_snapshot = read_snapshot
         self._read_db = read_db
         self._clock = clock
         self._lock = threading.Lock()
@@ -189,7 +173,6 @@ class _StateCollector(Collector):
             return data
 
     def collect(self) -> Iterator[Metric]:
-        yield from usage_families(self._read_snapshot(usage))
         vlans, ports = self._db_gauges()
         vlan_family = GaugeMetricFamily(
             "pcinet_vlans_used", "VLAN ids held by segments per physnet.", labels=["physnet"]

@@ -11,7 +11,7 @@ from pcinet.service import servers as service_servers
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
 from pcinet.service.metrics import read_db_gauges
-from pcinet.service.usage import Counts, HostUsage, usage
+from pcinet.service.usage import Counts, HostUsage, physnet_totals, usage
 
 
 @dataclass(slots=True)
@@ -28,13 +28,8 @@ def overview(ctl: Controller) -> Overview:
     """The heat map's data: every host's VFs and PFs per physnet, from the snapshot."""
     ctl.cache.maybe_refresh()
     hosts = ctl.cache.read(usage)
-    physnets = sorted({p for h in hosts for _, p in h.vfs} | {p for h in hosts for p in h.pfs})
-    totals: dict[str, tuple[Counts, Counts]] = {p: (Counts(), Counts()) for p in physnets}
-    for host in hosts:
-        for physnet, counts in host.vfs_by_physnet().items():
-            totals[physnet][0].add(counts)
-        for physnet, counts in host.pfs.items():
-            totals[physnet][1].add(counts)
+    totals = physnet_totals(hosts)
+    physnets = list(totals)
     with ctl.engine.connect() as conn:
         vlans, _ = read_db_gauges(conn)
     ranges = {
@@ -46,9 +41,12 @@ def overview(ctl: Controller) -> Overview:
 
 
 def heat(counts: Counts | None) -> str:
-    """A cell's colour: green when all free, red when all taken, grey when none."""
+    """A cell's colour: green when all free, red when all taken, grey when none; sand when
+    its free devices are unschedulable (the host is disabled or down)."""
     if counts is None or not counts.total:
         return "hsl(0, 0%, 92%)"
+    if counts.unschedulable:
+        return "hsl(40, 30%, 84%)"
     used = (counts.allocated + counts.unavailable) / counts.total
     return f"hsl({round(120 * (1 - used))}, 65%, {round(82 - 20 * used)}%)"
 

@@ -29,4 +29,5 @@ router = APIRouter(tags=["metrics"])
 )
 def get_metrics(ctl: Ctl, who: Who) -> Response:
     who.require("admin", "service", action="reading metrics")
+    ctl.cache.maybe_refresh()  # hosts gone down since, as the dashboard and capacity see them
     return Response(ctl.metrics.exposition(), media_type=CONTENT_TYPE)
