@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -85,3 +86,50 @@ def test_disabled_and_down_hosts_free_devices_are_not_free_capacity(start: Start
         str(whole_unschedulable),
         "1",
     ], totals
+
+
+def overview(api: Api, **params: Any) -> httpx.Response:
+    return httpx.get(
+        f"{api.url}/ui", params=params, cookies={"pcinet_session": str(api.token)}, timeout=30
+    )
+
+
+def test_the_host_list_pages_and_filters(api: Api) -> None:
+    names = [f"cn{i:02d}" for i in range(1, 24)]
+    for i, name in enumerate(names):
+        physnet = "phy2" if i % 2 else "phy1"
+        api.report_host(name, host_report([("3b", physnet)], vfs=1, vcpus=4, memory_mb=4096))
+
+    def shown(**params: Any) -> list[str]:
+        page = overview(api, **params)
+        assert page.status_code == 200, page.text
+        table = re.search(r'<table class="heat" id="heatmap">(.*?)</table>', page.text, re.S)
+        assert table
+        return re.findall(r'<tr class="[^"]*">\s*<th><a href="/ui/hosts/([^"]+)">', table.group(1))
+
+    assert shown() == names  # 23 hosts: one page of the default 100
+    assert shown(per_page=10) == names[:10]
+    assert shown(per_page=10, page=3) == names[20:]
+    page = overview(api, per_page=10, page=2)
+    pager = re.search(r'<p class="pager" id="pager">(.*?)</p>', page.text, re.S)
+    assert pager and "Hosts 11&ndash;20 of 23, page 2 of 3" in pager.group(1)
+    assert 'href="/ui?host=&amp;physnet=&amp;per_page=10&amp;page=3"' in pager.group(1)
+    assert shown(host="cn1") == [n for n in names if "cn1" in n]
+    assert shown(physnet="phy2", per_page=5, page=2) == names[1::2][5:10]
+    # the totals stay the whole cloud's on every page
+    totals = re.search(r'<tr id="total-phy1">(.*?)</tr>', overview(api, per_page=1).text, re.S)
+    assert totals and "<td>12</td>" in totals.group(1)
+
+    for params, field in (
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"page": "4", "per_page": "10"}, "page"),
+        ({"per_page": "0"}, "per_page"),
+        ({"per_page": "1001"}, "per_page"),
+        ({"physnet": "phy9"}, "physnet"),
+        ({"host": "h" * 256}, "host"),
+    ):
+        page = overview(api, **params)
+        assert page.status_code == 400, (params, page.status_code)
+        assert f"{field}:" in page.text and "invalid_request" in page.text, (params, page.text)
+    assert shown(host="nomatch") == []

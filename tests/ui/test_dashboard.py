@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -84,6 +84,13 @@ def shot(browser: webdriver.Chrome, name: str) -> None:
         browser.save_screenshot(str(Path(SHOTS) / f"dashboard-{name}.png"))
 
 
+def settle(browser: webdriver.Chrome, done: Callable[[webdriver.Chrome], bool]) -> None:
+    """Wait (20 s at most) for the page that a click loads, however slow the machine."""
+    WebDriverWait(
+        browser, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(done)
+
+
 def boot(client: Client, name: str, network: str, vnic: str = "direct") -> dict[str, Any]:
     net = client.list_networks(name=network)[0]
     port = client.create_port(
@@ -150,6 +157,34 @@ def test_heat_map_follows_a_boot_and_a_delete(browser: webdriver.Chrome, url: st
     assert cell(browser, pf_user["host"], "phy2")["pfs"] == 0
 
 
+def test_the_host_list_pages_and_filters(browser: webdriver.Chrome, url: str) -> None:
+    def rows() -> list[str]:
+        heat = browser.find_elements(By.CSS_SELECTOR, "#heatmap tbody tr th a")
+        return [a.text for a in heat]
+
+    sign_in(browser, url, ADMIN_TOKEN)
+    browser.get(f"{url}/ui?per_page=2")
+    assert rows() == ["cn1", "cn2"]
+    assert "Hosts 1\N{EN DASH}2 of 3, page 1 of 2" in browser.find_element(By.ID, "pager").text
+    browser.find_element(By.ID, "next-page").click()
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: rows() == ["cn3"]
+    )
+    assert not browser.find_elements(By.ID, "next-page")
+    name = browser.find_element(By.ID, "host-name")
+    name.send_keys("2")
+    Select(browser.find_element(By.ID, "physnet-filter")).select_by_visible_text("phy2")
+    browser.find_element(By.ID, "filter").click()
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: rows() == ["cn2"]
+    )
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#heatmap thead th")]
+    assert header == ["host", "phy2"]
+    assert "phy1" in browser.find_element(By.ID, "totals").text  # totals: the whole cloud's
+    browser.get(f"{url}/ui?per_page=0")
+    assert "per_page" in browser.find_element(By.ID, "error").text
+
+
 def test_why_not_shows_every_hosts_reason(browser: webdriver.Chrome, url: str) -> None:
     sign_in(browser, url, ADMIN_TOKEN)
     browser.get(f"{url}/ui/whynot")
@@ -162,7 +197,7 @@ def test_why_not_shows_every_hosts_reason(browser: webdriver.Chrome, url: str) -
     Select(browser.find_element(By.ID, "network1")).select_by_visible_text("net-phy2")
     form.find_element(By.NAME, "extra_specs").send_keys("hw:pci_numa_affinity_policy=preferred")
     browser.find_element(By.ID, "ask").click()
-    assert "Would go to" in browser.find_element(By.ID, "verdict").text
+    settle(browser, lambda b: "Would go to" in b.find_element(By.ID, "verdict").text)
     reasons = {
         r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
         for r in browser.find_elements(By.CSS_SELECTOR, "#reasons tbody tr")
@@ -196,6 +231,7 @@ def test_why_not_takes_existing_ports(browser: webdriver.Chrome, url: str) -> No
     browser.get(f"{url}/ui/whynot")
     browser.find_element(By.ID, "port_ids").send_keys(free["id"])
     browser.find_element(By.ID, "ask").click()
+    settle(browser, lambda b: "Would go to" in b.find_element(By.ID, "verdict").text)
     verdict = browser.find_element(By.ID, "verdict").text
     assert f"Would go to {expected['host']}" in verdict and expected["devices"][0][0] in verdict
     rows = browser.find_elements(By.CSS_SELECTOR, "#reasons tbody tr")

@@ -10,26 +10,81 @@ from pcinet.service import hosts as service_hosts
 from pcinet.service import servers as service_servers
 from pcinet.service.context import Caller
 from pcinet.service.controller import Controller
+from pcinet.service.errors import InvalidRequest
+from pcinet.service.inputs.limits import MAX_NAME
 from pcinet.service.metrics import read_db_gauges
 from pcinet.service.usage import Counts, HostUsage, physnet_totals, usage
+
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class HostQuery:
+    """Which hosts the heat map shows: names containing ``name``, with a device on
+    ``physnet`` (then only its column), page ``page`` of ``per_page`` hosts by name."""
+
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    name: str = ""
+    physnet: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.page < 1:
+            raise InvalidRequest(f"page: {self.page} is not 1 or more", field="page")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidRequest(
+                f"per_page: {self.per_page} is not in 1..{MAX_PER_PAGE}", field="per_page"
+            )
+        if len(self.name) > MAX_NAME:
+            raise InvalidRequest(f"host: longer than {MAX_NAME} characters", field="host")
+        if self.physnet is not None and len(self.physnet) > MAX_NAME:
+            raise InvalidRequest(f"physnet: longer than {MAX_NAME} characters", field="physnet")
 
 
 @dataclass(slots=True)
 class Overview:
-    hosts: list[HostUsage]
-    physnets: list[str]
-    totals: dict[str, tuple[Counts, Counts]]  # physnet -> (VFs, PFs)
+    hosts: list[HostUsage]  # the page's
+    physnets: list[str]  # the heat map's columns
+    totals: dict[str, tuple[Counts, Counts]]  # physnet -> (VFs, PFs), over every host
     vlans: dict[str, int]
     ranges: dict[str, str]
-    unwell: list[HostUsage] = field(default_factory=list)
+    unwell: list[HostUsage] = field(default_factory=list)  # every host disabled or down
+    query: HostQuery = field(default_factory=HostQuery)
+    matching: int = 0  # hosts the filter keeps, on every page
+    pages: int = 1
+    first: int = 0  # the page's first host's position (1-based) among the matching ones
 
 
-def overview(ctl: Controller) -> Overview:
-    """The heat map's data: every host's VFs and PFs per physnet, from the snapshot."""
+def overview(ctl: Controller, query: HostQuery | None = None) -> Overview:
+    """The heat map's data from the snapshot: the hosts of one page (``query``), with their
+    VFs and PFs per physnet; the totals per physnet and the hosts down or disabled over the
+    whole cloud. A page past the last, or a physnet no host has, is ``InvalidRequest``."""
+    query = query or HostQuery()
     ctl.cache.maybe_refresh()
     hosts = ctl.cache.read(usage)
     totals = physnet_totals(hosts)
     physnets = list(totals)
+    if query.physnet is not None and query.physnet not in totals:
+        known = ", ".join(p or "(no physnet)" for p in physnets) or "none"
+        raise InvalidRequest(
+            f"physnet: no host has a device on {query.physnet!r} (known: {known})",
+            field="physnet",
+        )
+    matching = [
+        h
+        for h in hosts
+        if query.name in h.name
+        and (query.physnet is None or query.physnet in h.pfs or query.physnet in h.vfs_by_physnet())
+    ]
+    pages = max(1, -(-len(matching) // query.per_page))
+    if query.page > pages:
+        raise InvalidRequest(
+            f"page: {query.page} is past the last page ({pages} of {query.per_page} hosts)",
+            field="page",
+        )
+    start = (query.page - 1) * query.per_page
+    shown = matching[start : start + query.per_page]
     with ctl.engine.connect() as conn:
         vlans, _ = read_db_gauges(conn)
     ranges = {
@@ -37,7 +92,10 @@ def overview(ctl: Controller) -> Overview:
         for physnet, spans in ctl.vlan_ranges.ranges.items()
     }
     unwell = [h for h in hosts if h.disabled or h.down]
-    return Overview(hosts, physnets, totals, vlans, ranges, unwell)
+    columns = [query.physnet] if query.physnet is not None else physnets
+    return Overview(
+        shown, columns, totals, vlans, ranges, unwell, query, len(matching), pages, start + 1
+    )
 
 
 def heat(counts: Counts | None) -> str:

@@ -39,6 +39,7 @@ MAX_FORM_PORTS = 4
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["heat_colour"] = data.heat
 templates.env.globals["vlan_of"] = vlan_of
+templates.env.globals["max_per_page"] = data.MAX_PER_PAGE
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
@@ -106,10 +107,25 @@ def overview(request: Request, ctl: Ctl) -> Response:
     caller = _signed(request, ctl)
     if isinstance(caller, Response):
         return caller
+    params = _form(request)
+    try:
+        heat = data.overview(ctl, _host_query(params)) if caller.is_admin else None
+    except PcinetError as exc:
+        return _error(request, caller, exc)
     servers = service_servers.list_servers(ctl, caller)
     ports = service_ports.list_ports(ctl, caller)
-    heat = data.overview(ctl) if caller.is_admin else None
-    return _page(request, "overview.html", caller, heat=heat, servers=servers, ports=ports)
+    return _page(
+        request, "overview.html", caller, heat=heat, servers=servers, ports=ports, params=params
+    )
+
+
+def _host_query(params: Mapping[str, str]) -> data.HostQuery:
+    return data.HostQuery(
+        page=_int(params, "page", 1),
+        per_page=_int(params, "per_page", data.DEFAULT_PER_PAGE),
+        name=params.get("host", "").strip(),
+        physnet=params.get("physnet") or None,
+    )
 
 
 @router.get("/hosts/{name}", response_class=HTMLResponse, response_model=None)
