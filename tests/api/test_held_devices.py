@@ -126,7 +126,7 @@ def test_regression_a_selected_device_reported_allocated_is_never_handed_out(
     error(_boot(api, net, "direct"), 409, "no_valid_host")
     # usage counts it as allocated, capacity as not free
     vfs = _vf_gauges(api)
-    assert vfs == {"free": 0.0, "allocated": 2.0, "unavailable": 0.0}
+    assert vfs == {"free": 0.0, "allocated": 2.0, "unavailable": 0.0, "unschedulable": 0.0}
     answer = expect(api.get("/v1/capacity", params={"network": net["id"]}), 200)
     assert answer["total"] == 0
     _check_ok(db_url)
