@@ -4,25 +4,26 @@ The same host documents (devices reported ``available`` or ``allocated``, device
 select a PF with its VFs, only its VFs, only the PF, or nothing) go
 - to ``pcinet plan``'s path: ``cloudfile.parse_cloud`` and the pure scheduler on its hosts;
 - through the controller: ``PUT /v1/hosts/{name}``'s service (``hosts.report``) into a real
-  database, read back by the controller's snapshot cache (``service.cache``).
+  database (SQLite and PostgreSQL), read back by the controller's snapshot cache
+  (``service.cache``).
 The decisions are equal: every verdict and reason (exhaustive), and the online placement
 the controller makes (with its memo and config)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from pcinet.cloudfile import parse_cloud
 from pcinet.config import Settings
-from pcinet.core.pci import DevType
+from pcinet.core.host import Host
+from pcinet.core.pci import DeviceStatus, DevType
 from pcinet.core.request import DeviceMatcher, NumaPolicy, PciRequest, RequestKind
-from pcinet.scheduler import PlacementRequest, Snapshot, decide
+from pcinet.scheduler import Decision, PlacementRequest, Snapshot, decide
 from pcinet.service import hosts
 from pcinet.service.context import ADMIN
 from pcinet.service.controller import Controller
@@ -114,10 +115,8 @@ clouds = st.tuples(*(host_docs(f"h{i}") for i in range(HOSTS)))
 
 
 @pytest.fixture
-def ctl(tmp_path: Path) -> Iterator[Controller]:
-    controller = Controller.start(
-        Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}"), refresh_interval_s=3600
-    )
+def ctl(db_url: str) -> Iterator[Controller]:
+    controller = Controller.start(Settings(database_url=db_url), refresh_interval_s=3600)
     try:
         yield controller
     finally:
@@ -141,10 +140,48 @@ def test_the_controller_decides_as_pcinet_plan_does(
         hosts.report(ctl, ADMIN, doc["name"], doc)
     cache = ctl.cache
     for req in request:
-        plan = decide(planned, req, seed=seed, exhaustive=True)
-        ours = cache.read(lambda snap, r=req: decide(snap, r, seed=seed, exhaustive=True))
-        assert ours == plan
-        online = cache.read(
-            lambda snap, r=req: decide(snap, r, config=cache.config, seed=seed, memo=cache.memo)
-        )
-        assert online.placement == plan.placement
+
+        def exhaustive(snap: Snapshot, r: PlacementRequest = req) -> Decision:
+            return decide(snap, r, seed=seed, exhaustive=True)
+
+        def online(snap: Snapshot, r: PlacementRequest = req) -> Decision:
+            return decide(snap, r, config=cache.config, seed=seed, memo=cache.memo)
+
+        plan = exhaustive(planned)
+        assert cache.read(exhaustive) == plan  # every verdict and reason
+        assert cache.read(online).placement == plan.placement
+
+
+def _held(devices: tuple[Any, ...], dev_type: DevType) -> set[str]:
+    return {
+        d.address for d in devices if d.dev_type is dev_type and d.status is DeviceStatus.ALLOCATED
+    }
+
+
+def _blocks(host: Host) -> set[str]:
+    """What the host has: an unselected allocated PF with a selected VF (``pf``), an
+    unselected allocated VF with a selected PF (``vf``), a selected allocated device
+    (``selected``)."""
+    selected = {d.address for d in host.devices}
+    parents = {d.parent_address for d in host.devices if d.parent_address}
+    out = set()
+    if _held(host.unselected, DevType.PF) & parents:
+        out.add("pf")
+    held_vfs = _held(host.unselected, DevType.VF)
+    if {d.parent_address for d in host.unselected if d.address in held_vfs} & selected:
+        out.add("vf")
+    if any(d.status is DeviceStatus.ALLOCATED for d in host.devices):
+        out.add("selected")
+    return out
+
+
+@pytest.mark.parametrize("case", ["pf", "vf", "selected"])
+def test_the_generator_reaches_each_rule(case: str) -> None:
+    """The hosts above do hold what the rules are about (parsed as ``pcinet plan`` does)."""
+    find(
+        host_docs("h"),
+        lambda doc: case in _blocks(parse_cloud({"hosts": [doc]}).hosts[0]),
+        settings=settings(
+            max_examples=500, database=None, derandomize=True, phases=[Phase.generate]
+        ),
+    )
