@@ -17,9 +17,10 @@ from typing import Any
 from pcinet.client import ApiError, Client, Json
 from pcinet.core.flavor import Flavor
 from pcinet.core.host import Host, HostCell
-from pcinet.core.network import PROVIDER_KEYS, Network
+from pcinet.core.network import Network
 from pcinet.core.pci import DeviceStatus, PciDevice
 from pcinet.core.port import Port
+from pcinet.core.schema import NetworkFile, keys_of
 from pcinet.demo.agents import DemoAgents
 from pcinet.demo.blind import Boot, Delete, Event, Replay, placement_request, replay
 from pcinet.demo.cloud import HOSTS, NETWORKS, ServerPlan, network_body
@@ -121,8 +122,8 @@ def host_from_view(view: Mapping[str, Any]) -> Host:
 
 def network_from_view(view: Mapping[str, Any]) -> Network:
     """The core network of an admin's network view (``provider:*`` or ``segments``)."""
-    keep = {"name", "id", "segments", *PROVIDER_KEYS}
-    return Network.from_dict({k: v for k, v in view.items() if k in keep}, where="network")
+    known = keys_of(NetworkFile)  # the view adds what a network object has not (created_at)
+    return Network.from_dict({k: v for k, v in view.items() if k in known}, where="network")
 
 
 def vlan_of(port: Mapping[str, Any]) -> int | None:
