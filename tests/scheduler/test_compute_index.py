@@ -19,6 +19,7 @@ from pcinet.core.pci import DevType, PciDevice
 from pcinet.core.request import DeviceMatcher, PciRequest, RequestKind
 from pcinet.scheduler import Decision, PlacementRequest, Snapshot, decide
 from pcinet.scheduler.budget import SEARCH_BUDGET, DecisionBudget
+from pcinet.scheduler.computecut import MAX_SHAPES
 from pcinet.scheduler.decide import request_keys
 from pcinet.scheduler.filters import MatchCache, Rejection, check_host
 from pcinet.scheduler.refusals import GROUP_SAMPLE
@@ -207,6 +208,27 @@ def test_numa_cell_sizes_refuse_from_the_index_and_hosts_that_fit_are_walked() -
     assert placed.placement is not None and placed.placement.host == "s7"
     assert placed.placement.cells == (0,)
     assert placed.examined == 1
+
+
+def test_a_cloud_of_many_cell_shapes_leaves_cell_sizes_to_the_walk_with_the_same_reasons() -> None:
+    n = MAX_SHAPES + 20
+    snap = Snapshot(
+        host(f"s{i:03d}", 16, 65536, (HostCell(0, 4, 1024 + i), HostCell(1, 4, 4096)))
+        for i in range(n)
+    )
+    assert len(snap.by_cells) == n
+    req = PlacementRequest(6, 1024, vf_port(), (GuestCell(0, 6, 1024),))
+    decision = decide(snap, req)
+    assert decision.placement is None and decision.examined == n  # walked, as before
+    assert decision.reasons == (
+        (
+            "numa.topology",
+            "guest NUMA cells (6 vCPUs/1024 MB) do not fit the host's free NUMA cells",
+            n,
+        ),
+    )
+    fits, expected = walked(snap, req)
+    assert not fits and len(expected) == n
 
 
 def test_exhaustive_mode_still_names_every_host_with_all_its_reasons() -> None:

@@ -12,7 +12,8 @@ for is answered without looking at a host, and its refusal is counted in groups.
 
 The cost: a binary search in the sorted free amounts, one step per amount below the
 request's and, for a guest with NUMA cells, one per distinct cell shape in the cloud (an
-answer cached per shape and guest); plus set unions in C over the hosts cut.
+answer cached per shape and guest; beyond ``MAX_SHAPES`` shapes the walk checks the cell
+sizes host by host instead); plus set unions in C over the hosts cut.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from pcinet.scheduler.filters import (
     vcpus_rejection,
 )
 from pcinet.scheduler.snapshot import ComputeKey, Snapshot
+
+# Cell shapes checked, at most, for a guest with NUMA cells: each costs a cached lookup,
+# and a cloud of more distinct shapes (hosts with many different free cells) leaves the
+# guest's cell sizes to the walk's host checks, which give the same reasons.
+MAX_SHAPES = 256
 
 
 @dataclass(slots=True)
@@ -107,7 +113,7 @@ def compute_cut(snapshot: Snapshot, request: PlacementRequest) -> ComputeCut:
         for free in short:
             hosts = snapshot.by_memory[free]
             cut.add(memory_rejection(request.memory_mb, free), _minus(hosts, before))
-    if cut.count < enabled and request.guest_cells:
+    if cut.count < enabled and request.guest_cells and len(snapshot.by_cells) <= MAX_SHAPES:
         guest = request.guest_cells
         before = cut.hosts() if cut.count else None
         for shape, hosts in snapshot.by_cells.items():
