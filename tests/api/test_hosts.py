@@ -111,21 +111,26 @@ def test_a_disabled_host_is_not_scheduled(api: Api) -> None:
 
 
 def test_a_host_without_a_recent_heartbeat_is_not_scheduled(start: Start) -> None:
-    # 3 s: the boots below must follow cn2's heartbeat within the timeout on a loaded machine.
+    # 3 s; each step that needs cn2 alive follows a fresh heartbeat of cn2's, so that a
+    # loaded machine (a request taking a second) cannot age it past the timeout meanwhile.
     api = start(host_heartbeat_timeout_s=3.0)
     api.report_host("cn1", host_report(vfs=2))  # phy1 and phy2
     api.report_host("cn2", host_report([("3b", "phy1")], vfs=2))
     net1 = api.vlan_network("net1", "phy1", 100)
     net2 = api.vlan_network("net2", "phy2", 200)
+    port = api.port(net2["id"])
+    for name in ("cn1", "cn2"):
+        expect(api.post(f"/v1/hosts/{name}/heartbeat"), 204)
     assert all(h["alive"] for h in expect(api.get("/v1/hosts"), 200))
 
-    time.sleep(3.1)  # both reports are too old now
+    time.sleep(3.1)  # both heartbeats are too old now
     expect(api.post("/v1/hosts/cn2/heartbeat"), 204)
     alive = {h["name"]: h["alive"] for h in expect(api.get("/v1/hosts"), 200)}
     assert alive == {"cn1": False, "cn2": True}
     for i in range(2):
+        expect(api.post("/v1/hosts/cn2/heartbeat"), 204)
         assert api.boot_on(net1["id"], name=f"vm{i}")["host"] == "cn2"
-    port = api.port(net2["id"])
+    expect(api.post("/v1/hosts/cn2/heartbeat"), 204)
     err = error(api.boot_response([port["id"]]), 409, "no_valid_host")
     assert set(err["hosts"]) == {"cn1", "cn2"}
     assert "phy2" in err["hosts"]["cn2"]  # cn1 could serve it, but is not alive
