@@ -130,13 +130,16 @@ def test_bad_ports_are_named(api: Api) -> None:
 
 def test_the_cli_asks_the_same(api: Api) -> None:
     net = trusted_cloud(api)
-    port = api.port(net["id"], **{"binding:profile": {"trusted": True}})
+    port = api.port(net["id"], name="tp1", **{"binding:profile": {"trusted": True}})
     base = ["why-not", "--url", api.url, "--token", str(api.token), "--vcpus", "1"]
     ask = [*base, "--port", port["id"], "--network", "net1:direct", "--memory-mb", "512"]
     body = {"flavor": FLAVOR, "ports": [port["id"]], "networks": [{"network": "net1"}]}
     result = CliRunner().invoke(app, [*ask, "-f", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == why_not(api, body)
+    by_name = [*base, "--port", "tp1", "--network", "net1:direct", "--memory-mb", "512"]
+    named = CliRunner().invoke(app, [*by_name, "-f", "json"])  # a name, as server create takes
+    assert named.exit_code == 0 and json.loads(named.output) == json.loads(result.output)
     table = CliRunner().invoke(app, ask)
     assert table.exit_code == 0 and "Would go to cn2" in table.output, table.output
     assert "trust" in table.output  # cn1's reason

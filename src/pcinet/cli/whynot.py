@@ -17,6 +17,7 @@ from pcinet.cli.remote import (
     connect,
     output_of,
     parse_key_values,
+    resolve,
     show,
     table,
 )
@@ -55,7 +56,9 @@ def why_not_command(
     *,
     ports: Annotated[
         list[str] | None,
-        typer.Option("--port", help="An existing port's id, repeated (as server create names it)."),
+        typer.Option(
+            "--port", help="An existing port's id or name, repeated (as server create takes it)."
+        ),
     ] = None,
     networks: Annotated[
         list[str] | None,
@@ -77,7 +80,7 @@ def why_not_command(
     columns: ColumnOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Where would a server with these existing --port ids (their network, vnic type and
+    """Where would a server with these existing --port ids or names (their network, vnic type and
     binding:profile, as its boot reads them) and new --network ports go now, and why not
     elsewhere? Runs the scheduler on a copy of the controller's state, nothing claimed.
     Prints {"host", "devices", "hosts": [{"host", "fits", "score", "reason"}]}."""
@@ -89,5 +92,6 @@ def why_not_command(
             "extra_specs": parse_key_values(extra_specs or [], "--extra-spec"),
         }
         new_ports = [_new_port(n) for n in networks or []]
-        data = client.why_not(flavor, ports or [], new_ports)
+        port_ids = [resolve(p, "port", client.list_ports) for p in ports or []]
+        data = client.why_not(flavor, port_ids, new_ports)
     show(data, out=out, render=lambda: print_why_not(data))
