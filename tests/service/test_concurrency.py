@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pcinet.bench.reports import host_report
 from pcinet.config import Settings
 from pcinet.core.errors import PcinetError
 from pcinet.service import hosts, networks, ports, servers
@@ -53,7 +54,7 @@ from tests.pg import PgServer
 
 VLAN_RANGES = "phy1:100:199,phy2:200:299"
 VFS_PER_HOST = 6
-HOSTS = {"cn-a": ("phy1", "0000:3b:00.0"), "cn-b": ("phy2", "0000:af:00.0")}
+HOSTS = {"cn-a": ("phy1", "3b"), "cn-b": ("phy2", "af")}  # physnet, the PF's bus
 PORTS_PER_NETWORK = 12
 MEMBER = Caller("p1", "member")
 FLAVOR = {"vcpus": 1, "memory_mb": 512}
@@ -69,36 +70,6 @@ class Outcome:
     server_id: str | None
 
 
-def _report(physnet: str, pf: str) -> dict[str, Any]:
-    vfs = [
-        {
-            "address": f"{pf[:8]}02.{i}",
-            "vendor_id": "8086",
-            "product_id": "154c",
-            "dev_type": "type-VF",
-            "parent_address": pf,
-            "numa_node": 0,
-        }
-        for i in range(VFS_PER_HOST)
-    ]
-    return {
-        "vcpus": 32,
-        "memory_mb": 65536,
-        "numa_cells": [{"id": 0, "vcpus": 32, "memory_mb": 65536}],
-        "device_spec": [{"address": pf, "physical_network": physnet}],
-        "devices": [
-            {
-                "address": pf,
-                "vendor_id": "8086",
-                "product_id": "1572",
-                "dev_type": "type-PF",
-                "numa_node": 0,
-            },
-            *vfs,
-        ],
-    }
-
-
 def _settings(url: str) -> Settings:
     return Settings(database_url=url, network_vlan_ranges=VLAN_RANGES)
 
@@ -106,8 +77,9 @@ def _settings(url: str) -> Settings:
 def _build_cloud(ctl: Controller) -> list[str]:
     """Report the hosts, create the networks and the ports; return the port ids, the two
     networks' ports interleaved (so every racer asks for both physnets)."""
-    for name, (physnet, pf) in HOSTS.items():
-        hosts.report(ctl, ADMIN, name, _report(physnet, pf))
+    for name, (physnet, bus) in HOSTS.items():
+        report = host_report([(bus, physnet)], vfs=VFS_PER_HOST, vcpus=32, memory_mb=65536)
+        hosts.report(ctl, ADMIN, name, report)
     by_network = []
     for physnet in ("phy1", "phy2"):
         net = networks.create(

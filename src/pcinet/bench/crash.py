@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from pcinet.api.server import free_port
+from pcinet.bench.reports import host_report
 from pcinet.bench.stress import fresh_database
 from pcinet.store.check import check_url
 from pcinet.store.db import make_engine
@@ -40,6 +41,7 @@ ADMIN_TOKEN = "crash-admin-token"
 VLAN_RANGES = "phy1:100:199"
 HOSTS = ("cn1", "cn2")
 VFS_PER_HOST = 6
+REPORT = host_report([("3b", "phy1")], vfs=VFS_PER_HOST, vcpus=32, memory_mb=65536)
 PORTS_PER_CLIENT = 5
 CLEAN_CODES = {
     (201, ""),
@@ -63,37 +65,6 @@ def serve_child(values: dict[str, Any], port: int) -> None:
 
     app = create_app(Settings(**values))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="critical", access_log=False)
-
-
-def _host_report() -> dict[str, Any]:
-    pf = "0000:3b:00.0"
-    vfs = [
-        {
-            "address": f"0000:3b:02.{i}",
-            "vendor_id": "8086",
-            "product_id": "154c",
-            "dev_type": "type-VF",
-            "parent_address": pf,
-            "numa_node": 0,
-        }
-        for i in range(VFS_PER_HOST)
-    ]
-    return {
-        "vcpus": 32,
-        "memory_mb": 65536,
-        "numa_cells": [{"id": 0, "vcpus": 32, "memory_mb": 65536}],
-        "device_spec": [{"address": pf, "physical_network": "phy1"}],
-        "devices": [
-            {
-                "address": pf,
-                "vendor_id": "8086",
-                "product_id": "1572",
-                "dev_type": "type-PF",
-                "numa_node": 0,
-            },
-            *vfs,
-        ],
-    }
 
 
 @dataclass
@@ -272,7 +243,7 @@ class Controller:
 def _setup(url: str, clients: int) -> list[list[str]]:
     with httpx.Client(base_url=url, timeout=60, headers=_auth(ADMIN_TOKEN)) as admin:
         for name in HOSTS:
-            admin.put(f"/v1/hosts/{name}", json=_host_report()).raise_for_status()
+            admin.put(f"/v1/hosts/{name}", json=REPORT).raise_for_status()
         net = admin.post(
             "/v1/networks",
             json={

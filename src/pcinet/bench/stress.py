@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from pcinet.bench.replicas import Replicas, server_env
+from pcinet.bench.reports import host_report
 from pcinet.core.errors import InvalidInput
 from pcinet.store.check import check_url
 from pcinet.store.db import make_engine, upgrade
@@ -69,34 +70,11 @@ EXPECTED: dict[str, set[tuple[int, str]]] = {
 SAMPLES = 20
 
 
-def _adapter(bus: str, physnet: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    pf = f"0000:{bus}:00.0"
-    devices = [
-        {"address": pf, "vendor_id": "8086", "product_id": "1572", "dev_type": "type-PF"},
-        *(
-            {
-                "address": f"0000:{bus}:02.{i}",
-                "vendor_id": "8086",
-                "product_id": "154c",
-                "dev_type": "type-VF",
-                "parent_address": pf,
-            }
-            for i in range(VFS_PER_ADAPTER)
-        ),
-    ]
-    return [{**d, "numa_node": 0} for d in devices], {"address": pf, "physical_network": physnet}
-
-
-def host_report() -> dict[str, Any]:
-    one, spec1 = _adapter("3b", "phy1")
-    two, spec2 = _adapter("af", "phy2")
-    return {
-        "vcpus": 64,
-        "memory_mb": 262144,
-        "numa_cells": [{"id": 0, "vcpus": 64, "memory_mb": 262144}],
-        "device_spec": [spec1, spec2],
-        "devices": one + two,
-    }
+def one_host() -> dict[str, Any]:
+    """Every stress host: a phy1 and a phy2 adapter of VFS_PER_ADAPTER VFs."""
+    return host_report(
+        [("3b", "phy1"), ("af", "phy2")], vfs=VFS_PER_ADAPTER, vcpus=64, memory_mb=262144
+    )
 
 
 @dataclass
@@ -287,7 +265,7 @@ def _setup(url: str) -> dict[str, str]:
     """Hosts, quotas and one member token per project, through the first replica."""
     with httpx.Client(base_url=url, timeout=60, headers=_auth(ADMIN_TOKEN)) as admin:
         for name in HOSTS:
-            admin.put(f"/v1/hosts/{name}", json=host_report()).raise_for_status()
+            admin.put(f"/v1/hosts/{name}", json=one_host()).raise_for_status()
         tokens = {}
         for project in PROJECTS:
             admin.put(f"/v1/quotas/{project}", json=QUOTAS[project]).raise_for_status()
