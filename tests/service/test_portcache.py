@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pcinet.bench.reports import host_report
 from pcinet.config import Settings
 from pcinet.core.errors import NoValidHost
 from pcinet.service import hosts, networks, ports, servers
@@ -19,7 +20,6 @@ from pcinet.service.controller import Controller
 from pcinet.service.errors import NotFound
 from pcinet.service.portcache import PortCache
 from pcinet.store.errors import PortInUse
-from tests.service.test_concurrency import _report
 
 MEMBER = Caller("p1", "member")
 FLAVOR = {"vcpus": 1, "memory_mb": 512}
@@ -32,7 +32,9 @@ def replicas(db_url: str) -> Iterator[tuple[Controller, Controller]]:
     settings = Settings(database_url=db_url, network_vlan_ranges="phy1:100:199")
     a = Controller.start(settings)
     try:
-        hosts.report(a, ADMIN, "cn-a", _report("phy1", "0000:3b:00.0"))
+        hosts.report(
+            a, ADMIN, "cn-a", host_report([("3b", "phy1")], vfs=6, vcpus=32, memory_mb=65536)
+        )
         b = Controller.start(settings, migrate=False)
         try:
             yield a, b

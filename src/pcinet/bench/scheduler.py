@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from pcinet.bench.cloudgen import generate_hosts, request_mix
 from pcinet.core.pci import DevType
-from pcinet.scheduler import Snapshot, decide
+from pcinet.scheduler import Snapshot, claim_placement, decide
 from pcinet.scheduler.filters import NOT_ENOUGH_MEMORY, NOT_ENOUGH_VCPUS, NUMA_TOPOLOGY
 from pcinet.scheduler.memo import CheckMemo
 
@@ -88,15 +88,7 @@ def run_scheduler_bench(
             placed_times.append(elapsed)
             p = decision.placement
             pf_placed += sum(m.dev_types == PF_ONLY for r in req.pci for m in r.alternatives[:1])
-            snapshot.claim(
-                p.host,
-                p.packed_devices(),
-                vcpus=req.vcpus,
-                memory_mb=req.memory_mb,
-                cells=[
-                    (c, g.vcpus, g.memory_mb) for c, g in zip(p.cells, req.guest_cells, strict=True)
-                ],
-            )
+            claim_placement(snapshot, req, p)
     times = sorted(placed_times + refused_times)
     placed_times.sort()
     refused_times.sort()

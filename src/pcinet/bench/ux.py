@@ -9,7 +9,7 @@ from typing import Any
 from pcinet.bench.cloudgen import generate_hosts, networks, request_mix
 from pcinet.bench.scheduler import percentile
 from pcinet.core.port import Port, VnicType, server_requests
-from pcinet.scheduler import PlacementRequest, SchedulerConfig, Snapshot, decide
+from pcinet.scheduler import PlacementRequest, SchedulerConfig, Snapshot, claim_placement, decide
 from pcinet.scheduler.capacity import MAX_SERVERS, CapacityLimitExceeded, count
 from pcinet.service.metrics import Metrics
 
@@ -21,17 +21,7 @@ def _filled(hosts: int, vfs_per_pf: int, placements: int, seed: int) -> Snapshot
         request = mix[i % len(mix)]
         placement = decide(snapshot, request, seed=i).placement
         if placement is not None:
-            cells = tuple(
-                (c, g.vcpus, g.memory_mb)
-                for c, g in zip(placement.cells, request.guest_cells, strict=True)
-            )
-            snapshot.claim(
-                placement.host,
-                placement.packed_devices(),
-                vcpus=request.vcpus,
-                memory_mb=request.memory_mb,
-                cells=cells,
-            )
+            claim_placement(snapshot, request, placement)
     return snapshot
 
 

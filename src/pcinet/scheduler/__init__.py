@@ -1,6 +1,6 @@
 """The scheduler: pure, snapshot in, decision out (see ``decide``)."""
 
-from pcinet.scheduler.decide import Decision, Placement, decide
+from pcinet.scheduler.decide import Decision, Placement, claim_placement, decide
 from pcinet.scheduler.filters import PlacementRequest, Rejection
 from pcinet.scheduler.snapshot import Snapshot
 from pcinet.scheduler.weighers import SchedulerConfig
@@ -12,5 +12,6 @@ __all__ = [
     "Rejection",
     "SchedulerConfig",
     "Snapshot",
+    "claim_placement",
     "decide",
 ]

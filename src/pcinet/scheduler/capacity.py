@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pcinet.core.errors import InvalidInput
-from pcinet.scheduler.decide import decide
+from pcinet.scheduler.decide import claim_placement, decide
 from pcinet.scheduler.filters import PlacementRequest
 from pcinet.scheduler.memo import CheckMemo
 from pcinet.scheduler.snapshot import Snapshot
@@ -77,17 +77,7 @@ def count(
                 f"(at most {MAX_SERVERS})",
                 field="max_servers",
             )
-        cells = tuple(
-            (cell, guest.vcpus, guest.memory_mb)
-            for cell, guest in zip(placement.cells, request.guest_cells, strict=True)
-        )
-        sim.claim(
-            placement.host,
-            placement.packed_devices(),
-            vcpus=request.vcpus,
-            memory_mb=request.memory_mb,
-            cells=cells,
-        )
+        claim_placement(sim, request, placement)
         fits[placement.host] += 1
         placed += 1
     final = decide(sim, request, config=config, seed=seed + placed, exhaustive=True)

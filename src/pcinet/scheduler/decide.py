@@ -198,6 +198,26 @@ def _intersection(snapshot: Snapshot, per_request: list[list[set[int]]]) -> set[
     return smallest.intersection(*[u for u in unions if u is not smallest])
 
 
+def claim_placement(
+    snapshot: Snapshot, request: PlacementRequest, placement: Placement
+) -> tuple[tuple[int, int, int], ...]:
+    """Take on ``snapshot`` what ``placement`` gives ``request``: its devices, its vCPUs and
+    memory, and each guest cell's share of its host cell (see ``Snapshot.claim``); return
+    those shares, (host cell id, vcpus, memory)."""
+    cells = tuple(
+        (cell, guest.vcpus, guest.memory_mb)
+        for cell, guest in zip(placement.cells, request.guest_cells, strict=True)
+    )
+    snapshot.claim(
+        placement.host,
+        placement.packed_devices(),
+        vcpus=request.vcpus,
+        memory_mb=request.memory_mb,
+        cells=cells,
+    )
+    return cells
+
+
 def decide(
     snapshot: Snapshot,
     request: PlacementRequest,

@@ -43,7 +43,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pcinet.core.binding import usable_mac
 from pcinet.core.pci import PciDevice, address_to_int
-from pcinet.scheduler import Decision, PlacementRequest, SchedulerConfig, Snapshot, decide
+from pcinet.scheduler import (
+    Decision,
+    PlacementRequest,
+    SchedulerConfig,
+    Snapshot,
+    claim_placement,
+    decide,
+)
 from pcinet.scheduler.memo import CheckMemo
 from pcinet.store.claims import changed_hosts
 from pcinet.store.host_records import HostRecord, load_hosts
@@ -251,17 +258,7 @@ class SnapshotCache:
             if placement is None:
                 return decision
             record = self._records[placement.host]
-            cells = tuple(
-                (cell, guest.vcpus, guest.memory_mb)
-                for cell, guest in zip(placement.cells, request.guest_cells, strict=True)
-            )
-            self.snapshot.claim(
-                placement.host,
-                placement.packed_devices(),
-                vcpus=request.vcpus,
-                memory_mb=request.memory_mb,
-                cells=cells,
-            )
+            cells = claim_placement(self.snapshot, request, placement)
             by_address = {d.address: d for d in record.devices}
             chosen = [by_address[a] for group in placement.devices for a in group]
             parents = {d.address: by_address.get(d.parent_address or "") for d in chosen}
