@@ -16,6 +16,15 @@ from pcinet.core.errors import InvalidInput, PcinetError
 
 bench_app = new_app(help="Benchmarks; results print as JSON with --json.", no_args_is_help=True)
 
+FreshDatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="A FRESH database (sqlite:///... or postgresql://...); default: a temporary "
+        "SQLite file.",
+    ),
+]
+
 
 def print_result(result: dict[str, Any], *, as_json: bool) -> None:
     """A benchmark's result: its JSON, or one ``key: value`` line per figure."""
@@ -68,14 +77,7 @@ def bench_placement(
     *,
     hosts: Annotated[int, typer.Option("--hosts", min=1, help="Hosts to report.")],
     servers: Annotated[int, typer.Option("--servers", min=1, help="Servers to create (timed).")],
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="A FRESH database (sqlite:///... or postgresql://...); default: a temporary "
-            "SQLite file.",
-        ),
-    ] = None,
+    database_url: FreshDatabaseOption = None,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Concurrent creates (threads) per process.")
     ] = 1,
@@ -200,14 +202,7 @@ def bench_discover(
 @bench_app.command("stress")
 def bench_stress(
     *,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="A FRESH database (sqlite:///... or postgresql://...); default: a temporary "
-            "SQLite file.",
-        ),
-    ] = None,
+    database_url: FreshDatabaseOption = None,
     replicas: Annotated[
         int, typer.Option("--replicas", min=1, max=32, help="pcinet serve processes.")
     ] = 4,
@@ -246,14 +241,7 @@ def _stress_database(url: str | None) -> Iterator[str]:
 @bench_app.command("crash")
 def bench_crash(
     *,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="A FRESH database (sqlite:///... or postgresql://...); default: a temporary "
-            "SQLite file.",
-        ),
-    ] = None,
+    database_url: FreshDatabaseOption = None,
     kills: Annotated[int, typer.Option("--kills", min=1, max=10000, help="SIGKILLs.")] = 30,
     clients: Annotated[int, typer.Option("--clients", min=1, max=64)] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 1,
