@@ -30,13 +30,30 @@ DeviceSpecOption = Annotated[
     ),
 ]
 NovaConfOption = Annotated[
-    Path | None, typer.Option("--nova-conf", help="nova.conf: [pci] device_spec and alias.")
+    Path | None,
+    typer.Option(
+        "--nova-conf", help="nova.conf: [pci] device_spec and alias, reserved_host_* amounts."
+    ),
 ]
 SriovConfOption = Annotated[
     Path | None,
     typer.Option(
         "--sriov-agent-conf",
         help="Neutron's sriov_agent.ini: physical_device_mappings and exclude_devices.",
+    ),
+]
+ReservedCpusOption = Annotated[
+    int | None,
+    typer.Option(
+        "--reserved-host-cpus", min=0, help="vCPUs kept for the host; else nova.conf's, else 0."
+    ),
+]
+ReservedMemoryOption = Annotated[
+    int | None,
+    typer.Option(
+        "--reserved-host-memory-mb",
+        min=0,
+        help="Memory (MB) kept for the host; else nova.conf's, else 512.",
     ),
 ]
 
@@ -83,14 +100,8 @@ def discover_command(
     device_spec: DeviceSpecOption = None,
     nova_conf: NovaConfOption = None,
     sriov_agent_conf: SriovConfOption = None,
-    reserved_host_cpus: Annotated[
-        int | None,
-        typer.Option("--reserved-host-cpus", min=0, help="Else nova.conf's, else 0."),
-    ] = None,
-    reserved_host_memory_mb: Annotated[
-        int | None,
-        typer.Option("--reserved-host-memory-mb", min=0, help="Else nova.conf's, else 512."),
-    ] = None,
+    reserved_host_cpus: ReservedCpusOption = None,
+    reserved_host_memory_mb: ReservedMemoryOption = None,
     fmt: FormatOption = None,
     columns: ColumnOption = None,
     as_json: JsonOption = False,

@@ -16,11 +16,19 @@ from pcinet.agent.driver import open_driver
 from pcinet.agent.loop import Agent
 from pcinet.agent.state import AgentState
 from pcinet.cli.agent import agent_app
+from pcinet.cli.agent_discover import (
+    NovaConfOption,
+    ReservedCpusOption,
+    ReservedMemoryOption,
+    SriovConfOption,
+    SysfsRootOption,
+)
 from pcinet.cli.agent_vfs import DEFAULT_STATE_DIR, StateDirOption, check_driver
 from pcinet.cli.output import fail
 from pcinet.cli.remote import TokenOption, UrlOption
 from pcinet.client import DEFAULT_URL, ApiError, Client
 from pcinet.core.errors import InvalidInput, PcinetError
+from pcinet.inventory.sysfs import DEFAULT_ROOT
 
 
 @agent_app.command("run")
@@ -29,28 +37,15 @@ def run_command(
     host: Annotated[str, typer.Option("--host", help="This host's name at the controller.")],
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
-    sysfs_root: Annotated[
-        Path, typer.Option("--sysfs-root", help="Where sysfs is mounted (a generated tree).")
-    ] = Path("/sys"),
+    sysfs_root: SysfsRootOption = Path(DEFAULT_ROOT),
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     vf_driver: Annotated[
         str, typer.Option("--vf-driver", help="netlink (real VFs) or fake (state-dir files).")
     ] = "netlink",
-    nova_conf: Annotated[
-        Path | None, typer.Option("--nova-conf", help="nova.conf: [pci] device_spec, reserved.")
-    ] = None,
-    sriov_agent_conf: Annotated[
-        Path | None,
-        typer.Option("--sriov-agent-conf", help="sriov_agent.ini: physical_device_mappings."),
-    ] = None,
-    reserved_host_cpus: Annotated[
-        int | None,
-        typer.Option("--reserved-host-cpus", min=0, help="Else nova.conf's, else 0."),
-    ] = None,
-    reserved_host_memory_mb: Annotated[
-        int | None,
-        typer.Option("--reserved-host-memory-mb", min=0, help="Else nova.conf's, else 512."),
-    ] = None,
+    nova_conf: NovaConfOption = None,
+    sriov_agent_conf: SriovConfOption = None,
+    reserved_host_cpus: ReservedCpusOption = None,
+    reserved_host_memory_mb: ReservedMemoryOption = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.05, help="Seconds between passes.")
     ] = 10.0,
